@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+func init() { commands = append(commands, newVersionCommand) }
+
+// version is set by the linker (-X main.version=...); otherwise the module's
+// build info is used.
+var version = ""
+
+func newVersionCommand(g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the reelmatch version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v := version
+			if v == "" {
+				if bi, ok := debug.ReadBuildInfo(); ok {
+					v = bi.Main.Version
+				}
+			}
+			if g.JSON {
+				return g.printJSON(map[string]string{"version": v})
+			}
+			_, err := fmt.Fprintln(g.stdout, "reelmatch", v)
+			return err
+		},
+	}
+}

@@ -1,0 +1,148 @@
+// Command reelmatch learns to match movie posters with their plot intros and
+// back. See README.md and docs/cli.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reelmatch/reelmatch/internal/progress"
+)
+
+// Exit codes, listed in every command's long help.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitPartialData = 3
+	exitInterrupted = 130
+)
+
+const exitCodesHelp = `
+Exit codes: 0 ok, 1 failure, 2 usage error, 3 partial data, 130 interrupted.`
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	JSON    bool
+	Quiet   bool
+	Verbose int
+
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// progress returns bar options honouring --quiet.
+func (g *globalOptions) progress() progress.Options {
+	return progress.Options{Quiet: g.Quiet, Out: g.stderr}
+}
+
+// printJSON writes v as the one JSON document on stdout.
+func (g *globalOptions) printJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// logf prints a notice to stderr unless --quiet.
+func (g *globalOptions) logf(format string, args ...any) {
+	if !g.Quiet {
+		fmt.Fprintf(g.stderr, format+"\n", args...)
+	}
+}
+
+// usageError is a mistake in how the command was called (exit 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// partialDataError means the command finished but left some input out
+// (exit 3).
+type partialDataError struct{ msg string }
+
+func (e partialDataError) Error() string { return e.msg }
+
+// commands holds the constructors of every subcommand; each cmd_<verb>.go
+// adds its own in init so that files do not collide.
+var commands []func(g *globalOptions) *cobra.Command
+
+func newRootCommand(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "reelmatch",
+		Short: "Learn to match movie posters with their plot intros, and back",
+		Long: `reelmatch aligns movie posters and plot intros in one embedding space
+(frozen encoders plus trained projection heads, a CLIP-style loss),
+measures the alignment and lets you browse it.` + exitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(g.stdout)
+	root.SetErr(g.stderr)
+	pf := root.PersistentFlags()
+	pf.BoolVar(&g.JSON, "json", envBool("REELMATCH_JSON"), "print results as one JSON document")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", envBool("REELMATCH_QUIET"), "no progress bars or notices")
+	pf.CountVarP(&g.Verbose, "verbose", "v", "print more (repeatable)")
+	for _, c := range commands {
+		root.AddCommand(c(g))
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	return root
+}
+
+func envBool(name string) bool {
+	v := os.Getenv(name)
+	return v == "1" || v == "true" || v == "yes"
+}
+
+// envOr returns the environment variable's value, or def when unset.
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code; tests call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g := &globalOptions{stdout: stdout, stderr: stderr}
+	root := newRootCommand(g)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	code := exitFailure
+	var ue usageError
+	var pe partialDataError
+	switch {
+	case errors.As(err, &ue):
+		code = exitUsage
+	case errors.As(err, &pe):
+		code = exitPartialData
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		code = exitInterrupted
+		err = errors.New("interrupted")
+	}
+	if g.JSON {
+		b, _ := json.Marshal(map[string]string{"error": err.Error()})
+		fmt.Fprintln(stderr, string(b))
+	} else {
+		fmt.Fprintln(stderr, "reelmatch: "+err.Error())
+	}
+	return code
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// runCLI runs one command line in-process and returns stdout, stderr and the
+// exit code.
+func runCLI(t testing.TB, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestUnknownFlagIsUsageError(t *testing.T) {
+	_, stderr, code := runCLI(t, "version", "--no-such-flag")
+	if code != exitUsage {
+		t.Fatalf("exit %d, want %d; stderr %q", code, exitUsage, stderr)
+	}
+	if !strings.Contains(stderr, "no-such-flag") {
+		t.Errorf("stderr %q does not name the flag", stderr)
+	}
+}
+
+func TestVersionJSON(t *testing.T) {
+	stdout, _, code := runCLI(t, "--json", "version")
+	if code != 0 || !strings.Contains(stdout, `"version"`) {
+		t.Fatalf("exit %d stdout %q", code, stdout)
+	}
+}

@@ -1,0 +1,60 @@
+package progress
+
+import (
+	"io"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// Bar counts work done toward a total. The zero-cost Nop bar is used when
+// output is not a terminal or is quieted. Methods are safe for concurrent use.
+type Bar interface {
+	Add(n int)
+	Finish()
+}
+
+// Options choose where and whether bars are drawn.
+type Options struct {
+	Quiet bool
+	// Out is where bars go; nil means os.Stderr.
+	Out io.Writer
+	// Force draws even when Out is not a terminal (tests).
+	Force bool
+}
+
+// New starts a bar for total units of work described by what ("posters").
+func New(o Options, total int, what string) Bar {
+	out := o.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	if o.Quiet || (!o.Force && !isTerminal(out)) {
+		return nop{}
+	}
+	return &bar{progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(what),
+		progressbar.OptionThrottle(100_000_000),
+		progressbar.OptionClearOnFinish(),
+	)}
+}
+
+type bar struct{ b *progressbar.ProgressBar }
+
+func (b *bar) Add(n int) { _ = b.b.Add(n) }
+func (b *bar) Finish()   { _ = b.b.Finish() }
+
+type nop struct{}
+
+func (nop) Add(int) {}
+func (nop) Finish() {}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
