@@ -1,0 +1,439 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/image/draw"
+
+	"github.com/reelmatch/reelmatch/internal/reel"
+)
+
+// Direction says which modality is the query.
+type Direction string
+
+const (
+	// PosterToIntro ranks intros for a poster.
+	PosterToIntro Direction = "poster_to_intro"
+	// IntroToPoster ranks posters for an intro.
+	IntroToPoster Direction = "intro_to_poster"
+)
+
+// ErrNotFound is returned by an Engine for an unknown movie id.
+var ErrNotFound = errors.New("movie not found")
+
+// ErrBadQuery is wrapped by an Engine for a query it cannot use (an
+// undecodable image, say); the server answers 400 with its message.
+var ErrBadQuery = errors.New("bad query")
+
+// Engine is what the server needs from a trained run. Implementations must
+// be safe for concurrent use.
+type Engine interface {
+	// Movies lists the catalogue in display order.
+	Movies() []reel.Movie
+	// Movie returns one movie, or false.
+	Movie(id reel.MovieID) (reel.Movie, bool)
+	// Neighbors returns the k nearest items of the other modality for a
+	// movie's poster or intro, nearest first, and the 1-based rank of the
+	// movie's own pair among all candidates. Unknown ids wrap ErrNotFound.
+	Neighbors(id reel.MovieID, dir Direction, k int) (hits []reel.Hit, trueRank int, err error)
+	// SearchText returns the k posters nearest to free text.
+	SearchText(ctx context.Context, text string, k int) ([]reel.Hit, error)
+	// SearchImage returns the k intros nearest to an uploaded poster.
+	SearchImage(ctx context.Context, img image.Image, k int) ([]reel.Hit, error)
+	// Info describes the run (encoder name, split sizes, metrics) for the page header.
+	Info() map[string]any
+}
+
+// Limits of what one request may ask.
+const (
+	MaxK           = 100
+	DefaultK       = 5
+	MaxQueryRunes  = 1000
+	MaxUploadBytes = 10 << 20
+	MaxPageLimit   = 500
+	thumbWidth     = 240
+)
+
+// Options configure a Server.
+type Options struct {
+	Engine Engine
+	// DecodeImage decodes an uploaded poster; nil means image.Decode with
+	// the registered formats.
+	DecodeImage func([]byte) (image.Image, error)
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Server serves the API and the page.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	mux    *http.ServeMux
+	thumbs sync.Map // reel.MovieID -> *thumb
+}
+
+type thumb struct {
+	once sync.Once
+	data []byte
+	err  error
+}
+
+//go:embed web
+var webFS embed.FS
+
+// New builds a Server around an Engine.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.opts.DecodeImage == nil {
+		s.opts.DecodeImage = func(b []byte) (image.Image, error) {
+			img, _, err := image.Decode(bytes.NewReader(b))
+			return img, err
+		}
+	}
+	static, _ := fs.Sub(webFS, "web")
+	files := http.FileServerFS(static)
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
+	s.mux.HandleFunc("GET /healthz", s.health)
+	s.mux.HandleFunc("GET /api/info", s.info)
+	s.mux.HandleFunc("GET /api/movies", s.movies)
+	s.mux.HandleFunc("GET /api/movies/{id}", s.movie)
+	s.mux.HandleFunc("GET /api/movies/{id}/neighbors", s.neighbors)
+	s.mux.HandleFunc("GET /api/search", s.searchText)
+	s.mux.HandleFunc("POST /api/search/image", s.searchImage)
+	s.mux.HandleFunc("GET /posters/{id}", s.poster)
+	s.mux.HandleFunc("/api/search/image", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Allow", "POST")
+		writeError(w, http.StatusMethodNotAllowed, "POST the poster to this endpoint")
+	})
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'")
+	s.mux.ServeHTTP(w, r)
+}
+
+// HTTPServer wraps the handler in an http.Server with timeouts, so a slow
+// client cannot hold a connection open forever.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// movieJSON is a movie as the API shows it.
+type movieJSON struct {
+	ID     reel.MovieID `json:"id"`
+	Name   string       `json:"name"`
+	Intro  string       `json:"intro"`
+	Split  reel.Split   `json:"split"`
+	Poster string       `json:"poster"` // URL of the thumbnail
+}
+
+func toJSON(m reel.Movie) movieJSON {
+	return movieJSON{ID: m.ID, Name: m.Name, Intro: m.Intro, Split: m.Split, Poster: posterURL(m.ID)}
+}
+
+func posterURL(id reel.MovieID) string { return "/posters/" + url.PathEscape(string(id)) }
+
+type hitJSON struct {
+	movieJSON
+	Distance float32 `json:"distance"`
+	Rank     int     `json:"rank"`
+	IsMatch  bool    `json:"is_match,omitempty"`
+}
+
+func (s *Server) hits(hs []reel.Hit, query reel.MovieID) []hitJSON {
+	out := make([]hitJSON, 0, len(hs))
+	for i, h := range hs {
+		m, ok := s.opts.Engine.Movie(h.ID)
+		if !ok {
+			continue
+		}
+		out = append(out, hitJSON{movieJSON: toJSON(m), Distance: h.Distance, Rank: i + 1, IsMatch: query != "" && h.ID == query})
+	}
+	return out
+}
+
+func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "movies": len(s.opts.Engine.Movies())})
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.opts.Engine.Info())
+}
+
+func (s *Server) movies(w http.ResponseWriter, r *http.Request) {
+	all := s.opts.Engine.Movies()
+	offset, err := intParam(r, "offset", 0, 0, len(all))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	limit, err := intParam(r, "limit", 60, 1, MaxPageLimit)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	end := min(offset+limit, len(all))
+	page := make([]movieJSON, 0, end-offset)
+	for _, m := range all[offset:end] {
+		page = append(page, toJSON(m))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": len(all), "offset": offset, "limit": limit, "movies": page})
+}
+
+func (s *Server) movie(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.opts.Engine.Movie(reel.MovieID(r.PathValue("id")))
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no movie with id %q", r.PathValue("id")))
+		return
+	}
+	writeJSON(w, http.StatusOK, toJSON(m))
+}
+
+func (s *Server) neighbors(w http.ResponseWriter, r *http.Request) {
+	id := reel.MovieID(r.PathValue("id"))
+	m, ok := s.opts.Engine.Movie(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no movie with id %q", id))
+		return
+	}
+	dir := Direction(r.URL.Query().Get("direction"))
+	if dir == "" {
+		dir = PosterToIntro
+	}
+	if dir != PosterToIntro && dir != IntroToPoster {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("direction must be %s or %s, not %q", PosterToIntro, IntroToPoster, dir))
+		return
+	}
+	k, err := kParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	hs, rank, err := s.opts.Engine.Neighbors(id, dir, k)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"query": toJSON(m), "direction": dir, "k": k, "true_rank": rank, "results": s.hits(hs, id)})
+}
+
+func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
+	text := strings.TrimSpace(r.URL.Query().Get("text"))
+	if text == "" {
+		writeError(w, http.StatusBadRequest, "text is empty: pass ?text=a+detective+hunts+a+serial+killer")
+		return
+	}
+	if !utf8.ValidString(text) {
+		writeError(w, http.StatusBadRequest, "text is not valid UTF-8")
+		return
+	}
+	if n := utf8.RuneCountInString(text); n > MaxQueryRunes {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("text has %d characters; the limit is %d", n, MaxQueryRunes))
+		return
+	}
+	k, err := kParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	hs, err := s.opts.Engine.SearchText(r.Context(), text, k)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"query": map[string]any{"text": text}, "direction": IntroToPoster, "k": k, "results": s.hits(hs, "")})
+}
+
+// allowedUploads are the sniffed content types accepted as posters.
+var allowedUploads = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
+
+func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
+	k, err := kParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
+	var data []byte
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		file, _, ferr := r.FormFile("image")
+		if ferr != nil {
+			writeError(w, http.StatusBadRequest, "multipart upload needs a file field named \"image\" of at most 10 MiB")
+			return
+		}
+		defer file.Close()
+		data, err = io.ReadAll(io.LimitReader(file, MaxUploadBytes+1))
+	} else {
+		data, err = io.ReadAll(io.LimitReader(r.Body, MaxUploadBytes+1))
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "upload too large or unreadable: the limit is 10 MiB")
+		return
+	}
+	if len(data) == 0 {
+		writeError(w, http.StatusBadRequest, "no image: POST the poster as the body or as multipart field \"image\"")
+		return
+	}
+	if len(data) > MaxUploadBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "upload is larger than 10 MiB")
+		return
+	}
+	if ct := http.DetectContentType(data); !allowedUploads[ct] && !isWebP(data) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("upload looks like %s; send a JPEG, PNG, WebP or GIF poster", ct))
+		return
+	}
+	img, err := s.opts.DecodeImage(data)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "cannot decode the uploaded image: "+err.Error())
+		return
+	}
+	hs, err := s.opts.Engine.SearchImage(r.Context(), img, k)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	b := img.Bounds()
+	writeJSON(w, http.StatusOK, map[string]any{"query": map[string]any{"image": map[string]int{"width": b.Dx(), "height": b.Dy()}}, "direction": PosterToIntro, "k": k, "results": s.hits(hs, "")})
+}
+
+func isWebP(b []byte) bool {
+	return len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP"
+}
+
+// poster serves a movie's poster as a JPEG thumbnail, made once and kept in
+// memory. Only files named by the Engine's movies are ever opened, so no
+// request path reaches the file system.
+func (s *Server) poster(w http.ResponseWriter, r *http.Request) {
+	id := reel.MovieID(r.PathValue("id"))
+	m, ok := s.opts.Engine.Movie(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no movie with id %q", id))
+		return
+	}
+	v, _ := s.thumbs.LoadOrStore(id, &thumb{})
+	t := v.(*thumb)
+	t.once.Do(func() { t.data, t.err = s.makeThumb(m.PosterPath) })
+	if t.err != nil {
+		s.log.Error("poster thumbnail", "id", id, "err", t.err)
+		writeError(w, http.StatusInternalServerError, "poster unavailable")
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(t.data))
+}
+
+func (s *Server) makeThumb(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	img, err := s.opts.DecodeImage(data)
+	if err != nil {
+		return nil, fmt.Errorf("decode poster %q: %w", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() > thumbWidth {
+		h := max(1, b.Dy()*thumbWidth/b.Dx())
+		dst := image.NewRGBA(image.Rect(0, 0, thumbWidth, h))
+		draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
+		img = dst
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 82}); err != nil {
+		return nil, fmt.Errorf("encode thumbnail of %q: %w", path, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// fail maps an Engine error to a status without leaking internals.
+func (s *Server) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrBadQuery):
+		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "request cancelled")
+	default:
+		s.log.Error("request failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func kParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("k")
+	if v == "" {
+		return DefaultK, nil
+	}
+	k, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("k must be a whole number, not %q", v)
+	}
+	return min(max(k, 1), MaxK), nil
+}
+
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s must be a whole number >= 0, not %q", name, v)
+	}
+	return min(max(n, lo), hi), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
