@@ -58,3 +58,26 @@ func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
+
+// NewBytes starts a bar counting bytes toward total (-1 when unknown), drawn
+// with byte units; start is what was already done (a resumed download).
+func NewBytes(o Options, total, start int64, what string) Bar {
+	out := o.Out
+	if out == nil {
+		out = os.Stderr
+	}
+	if o.Quiet || (!o.Force && !isTerminal(out)) {
+		return nop{}
+	}
+	b := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(out),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionThrottle(100_000_000),
+		progressbar.OptionClearOnFinish(),
+	)
+	if start > 0 {
+		_ = b.Set64(start)
+	}
+	return &bar{b}
+}

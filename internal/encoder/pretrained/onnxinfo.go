@@ -1,0 +1,248 @@
+package pretrained
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// valueInfo is one graph input or output of an ONNX model: its name and
+// shape, where a dimension is -1 when symbolic (batch, sequence) or absent.
+type valueInfo struct {
+	Name  string
+	Shape []int64
+}
+
+// modelIO lists the inputs and outputs of the ONNX model at path, in graph
+// order, without loading its weights: it walks the protobuf fields and
+// seeks past everything else (initializers are most of a 100 MB file).
+//
+// Field numbers are from onnx/onnx.proto3: ModelProto.graph = 7;
+// GraphProto.input = 11, output = 12; ValueInfoProto.name = 1, type = 2;
+// TypeProto.tensor_type = 1; TypeProto.Tensor.shape = 2;
+// TensorShapeProto.dim = 1; Dimension.dim_value = 1.
+func modelIO(path string) (inputs, outputs []valueInfo, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	r := &pbReader{r: f, end: fi.Size()}
+	found := false
+	for r.pos < r.end {
+		field, wire, err := r.tag()
+		if err != nil {
+			return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+		}
+		if field == 7 && wire == 2 {
+			n, err := r.varint()
+			if err != nil {
+				return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+			}
+			g := &pbReader{r: f, pos: r.pos, end: r.pos + int64(n)}
+			if inputs, outputs, err = readGraphIO(g); err != nil {
+				return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+			}
+			r.pos = g.end
+			found = true
+			continue
+		}
+		if err := r.skip(wire); err != nil {
+			return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+		}
+	}
+	if !found {
+		return nil, nil, fmt.Errorf("read onnx model %q: no graph (is it an ONNX file?)", path)
+	}
+	return inputs, outputs, nil
+}
+
+func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, err error) {
+	for g.pos < g.end {
+		field, wire, err := g.tag()
+		if err != nil {
+			return nil, nil, err
+		}
+		if (field == 11 || field == 12) && wire == 2 {
+			b, err := g.bytes()
+			if err != nil {
+				return nil, nil, err
+			}
+			vi, err := parseValueInfo(b)
+			if err != nil {
+				return nil, nil, err
+			}
+			if field == 11 {
+				inputs = append(inputs, vi)
+			} else {
+				outputs = append(outputs, vi)
+			}
+			continue
+		}
+		if err := g.skip(wire); err != nil {
+			return nil, nil, err
+		}
+	}
+	return inputs, outputs, nil
+}
+
+func parseValueInfo(b []byte) (valueInfo, error) {
+	var vi valueInfo
+	err := eachField(b, func(field int, wire int, v uint64, data []byte) error {
+		switch {
+		case field == 1 && wire == 2:
+			vi.Name = string(data)
+		case field == 2 && wire == 2: // TypeProto
+			return eachField(data, func(field, wire int, _ uint64, data []byte) error {
+				if field != 1 || wire != 2 { // tensor_type
+					return nil
+				}
+				return eachField(data, func(field, wire int, _ uint64, data []byte) error {
+					if field != 2 || wire != 2 { // shape
+						return nil
+					}
+					vi.Shape = []int64{}
+					return eachField(data, func(field, wire int, _ uint64, data []byte) error {
+						if field != 1 || wire != 2 { // dim
+							return nil
+						}
+						d := int64(-1)
+						err := eachField(data, func(field, wire int, v uint64, _ []byte) error {
+							if field == 1 && wire == 0 {
+								d = int64(v)
+							}
+							return nil
+						})
+						vi.Shape = append(vi.Shape, d)
+						return err
+					})
+				})
+			})
+		}
+		return nil
+	})
+	return vi, err
+}
+
+var errTruncated = errors.New("truncated protobuf")
+
+// eachField calls fn for every field of an in-memory message: v holds
+// varint and fixed values, data the bytes of length-delimited ones.
+func eachField(b []byte, fn func(field, wire int, v uint64, data []byte) error) error {
+	for len(b) > 0 {
+		key, n := binary.Uvarint(b)
+		if n <= 0 {
+			return errTruncated
+		}
+		b = b[n:]
+		field, wire := int(key>>3), int(key&7)
+		var v uint64
+		var data []byte
+		switch wire {
+		case 0:
+			v, n = binary.Uvarint(b)
+			if n <= 0 {
+				return errTruncated
+			}
+			b = b[n:]
+		case 1:
+			if len(b) < 8 {
+				return errTruncated
+			}
+			v, b = binary.LittleEndian.Uint64(b), b[8:]
+		case 2:
+			l, n := binary.Uvarint(b)
+			if n <= 0 || uint64(len(b)-n) < l {
+				return errTruncated
+			}
+			data, b = b[n:n+int(l)], b[n+int(l):]
+		case 5:
+			if len(b) < 4 {
+				return errTruncated
+			}
+			v, b = uint64(binary.LittleEndian.Uint32(b)), b[4:]
+		default:
+			return fmt.Errorf("unsupported protobuf wire type %d", wire)
+		}
+		if err := fn(field, wire, v, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pbReader walks a protobuf message held in a file between pos and end,
+// reading only keys and the fields asked for.
+type pbReader struct {
+	r        io.ReaderAt
+	pos, end int64
+}
+
+func (p *pbReader) varint() (uint64, error) {
+	var buf [binary.MaxVarintLen64]byte
+	n := min(int64(len(buf)), p.end-p.pos)
+	if n <= 0 {
+		return 0, errTruncated
+	}
+	m, err := p.r.ReadAt(buf[:n], p.pos)
+	if m < int(n) && err != nil {
+		return 0, err
+	}
+	v, k := binary.Uvarint(buf[:n])
+	if k <= 0 {
+		return 0, errTruncated
+	}
+	p.pos += int64(k)
+	return v, nil
+}
+
+func (p *pbReader) tag() (field, wire int, err error) {
+	k, err := p.varint()
+	return int(k >> 3), int(k & 7), err
+}
+
+func (p *pbReader) bytes() ([]byte, error) {
+	n, err := p.varint()
+	if err != nil {
+		return nil, err
+	}
+	if int64(n) > p.end-p.pos {
+		return nil, errTruncated
+	}
+	b := make([]byte, n)
+	if _, err := p.r.ReadAt(b, p.pos); err != nil && !(errors.Is(err, io.EOF) && int64(n) == p.end-p.pos) {
+		return nil, err
+	}
+	p.pos += int64(n)
+	return b, nil
+}
+
+func (p *pbReader) skip(wire int) error {
+	switch wire {
+	case 0:
+		_, err := p.varint()
+		return err
+	case 1:
+		p.pos += 8
+	case 2:
+		n, err := p.varint()
+		if err != nil {
+			return err
+		}
+		p.pos += int64(n)
+	case 5:
+		p.pos += 4
+	default:
+		return fmt.Errorf("unsupported protobuf wire type %d", wire)
+	}
+	if p.pos > p.end {
+		return errTruncated
+	}
+	return nil
+}
