@@ -1,0 +1,407 @@
+package embed
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/reelmatch/reelmatch/internal/dataset"
+	"github.com/reelmatch/reelmatch/internal/embcache"
+	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/progress"
+	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/workdir"
+)
+
+// DefaultBatchSize is the number of posters or intros per Encode call; the
+// seed's DataLoader used 32.
+const DefaultBatchSize = 32
+
+// Options tune Run. Zero values mean defaults.
+type Options struct {
+	// BatchSize is the number of inputs per Encode call (default 32).
+	BatchSize int
+	// Workers is the number of goroutines decoding and preparing posters
+	// (default runtime.NumCPU()).
+	Workers int
+	// TextInput is "raw", "clean" or "" for the encoder's default (see
+	// ResolveTextInput). It must be what the encoder was built with.
+	TextInput string
+	// Progress controls the stderr bars.
+	Progress progress.Options
+}
+
+// Summary reports what Run did. Rates count computed rows only.
+type Summary struct {
+	Encoder     string `json:"encoder"`
+	Fingerprint string `json:"fingerprint"`
+	TextInput   string `json:"text_input"`
+	// Features is the path of the feature cache.
+	Features string `json:"features"`
+	Movies   int    `json:"movies"`
+	// Computed counts movies with at least one row computed in this run,
+	// Reused those whose rows all came from the cache.
+	Computed       int `json:"computed"`
+	Reused         int `json:"reused"`
+	ImagesComputed int `json:"images_computed"`
+	TextsComputed  int `json:"texts_computed"`
+	ImageDim       int `json:"image_dim"`
+	TextDim        int `json:"text_dim"`
+	// Fitted is true when the encoder state was fitted (not restored).
+	Fitted bool `json:"fitted"`
+	// Changed is false when the cache already held exactly these rows and
+	// nothing was written.
+	Changed         bool    `json:"changed"`
+	Seconds         float64 `json:"seconds"`
+	ImageSeconds    float64 `json:"image_seconds"`
+	TextSeconds     float64 `json:"text_seconds"`
+	ImagesPerSecond float64 `json:"images_per_second"`
+	TextsPerSecond  float64 `json:"texts_per_second"`
+}
+
+// Run embeds every movie of man with enc and writes the feature cache at
+// work.Features(enc.Name()), reusing valid cached rows. Movies missing
+// from the manifest are dropped from the cache. A poster that cannot be
+// decoded fails the run with an error naming the file.
+func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encoder.Encoder, opts Options) (*Summary, error) {
+	start := time.Now()
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU()
+	}
+	textInput, err := ResolveTextInput(enc, opts.TextInput)
+	if err != nil {
+		return nil, err
+	}
+	movies := man.Movies
+	texts := make([]string, len(movies))
+	textHashes := make([]string, len(movies))
+	var trainIDs []reel.MovieID
+	var trainTexts []string
+	for i, m := range movies {
+		texts[i] = MovieText(m, textInput)
+		textHashes[i] = embcache.TextHash(texts[i])
+		if m.Split == reel.SplitTrain {
+			trainIDs = append(trainIDs, m.ID)
+			trainTexts = append(trainTexts, texts[i])
+		}
+	}
+
+	sum := &Summary{Encoder: enc.Name(), TextInput: textInput, Features: work.Features(enc.Name()), Movies: len(movies)}
+	if f, ok := enc.(encoder.Fitter); ok {
+		if sum.Fitted, err = ensureFitted(ctx, work, enc, f, textInput, trainIDs, trainTexts); err != nil {
+			return nil, err
+		}
+	}
+	sum.Fingerprint = enc.Fingerprint()
+	sum.ImageDim, sum.TextDim = enc.Image().Dim(), enc.Text().Dim()
+	key := towerKey(enc, textInput)
+
+	// A missing, unreadable or stale cache is a miss, not an error: it is
+	// rebuilt.
+	old, _ := embcache.Load(sum.Features)
+	ix := old.Lookup(key)
+
+	out := &embcache.Features{
+		Encoder: enc.Name(), Fingerprint: sum.Fingerprint, TextInput: textInput,
+		ImageFingerprint: key.ImageFingerprint, TextFingerprint: key.TextFingerprint,
+		IDs:          make([]reel.MovieID, len(movies)),
+		PosterHashes: make([]string, len(movies)),
+		TextHashes:   textHashes,
+		Image:        make([][]float32, len(movies)),
+		Text:         make([][]float32, len(movies)),
+	}
+	var imgMiss, txtMiss []int
+	for i, m := range movies {
+		out.IDs[i], out.PosterHashes[i] = m.ID, m.PosterHash
+		if v, ok := ix.Image(m.PosterHash); ok && m.PosterHash != "" && len(v) == sum.ImageDim {
+			out.Image[i] = v
+		} else {
+			imgMiss = append(imgMiss, i)
+		}
+		if v, ok := ix.Text(textHashes[i]); ok && len(v) == sum.TextDim {
+			out.Text[i] = v
+		} else {
+			txtMiss = append(txtMiss, i)
+		}
+	}
+
+	t0 := time.Now()
+	if err := encodeImages(ctx, enc.Image(), movies, imgMiss, out.Image, opts); err != nil {
+		return nil, err
+	}
+	sum.ImageSeconds = time.Since(t0).Seconds()
+	t0 = time.Now()
+	if err := encodeTexts(ctx, enc.Text(), texts, txtMiss, out.Text, opts); err != nil {
+		return nil, err
+	}
+	sum.TextSeconds = time.Since(t0).Seconds()
+
+	sum.ImagesComputed, sum.TextsComputed = len(imgMiss), len(txtMiss)
+	computed := make([]bool, len(movies))
+	for _, i := range imgMiss {
+		computed[i] = true
+	}
+	for _, i := range txtMiss {
+		computed[i] = true
+	}
+	for _, c := range computed {
+		if c {
+			sum.Computed++
+		}
+	}
+	sum.Reused = len(movies) - sum.Computed
+	sum.Changed = sum.Computed > 0 || !sameRows(old, out)
+	if sum.Changed {
+		if err := out.Save(sum.Features); err != nil {
+			return nil, err
+		}
+	}
+	sum.Seconds = time.Since(start).Seconds()
+	if sum.ImagesComputed > 0 && sum.ImageSeconds > 0 {
+		sum.ImagesPerSecond = float64(sum.ImagesComputed) / sum.ImageSeconds
+	}
+	if sum.TextsComputed > 0 && sum.TextSeconds > 0 {
+		sum.TextsPerSecond = float64(sum.TextsComputed) / sum.TextSeconds
+	}
+	return sum, nil
+}
+
+// TowerFingerprinter is an optional ability of an encoder: separate
+// fingerprints for its towers, so that a change to one (refitting the text
+// model, say) does not invalidate the other's cached rows. Without it both
+// towers use the encoder's Fingerprint.
+type TowerFingerprinter interface {
+	ImageFingerprint() string
+	TextFingerprint() string
+}
+
+func towerKey(enc encoder.Encoder, textInput string) embcache.Key {
+	if tf, ok := enc.(TowerFingerprinter); ok {
+		return embcache.Key{ImageFingerprint: tf.ImageFingerprint(), TextFingerprint: tf.TextFingerprint(), TextInput: textInput}
+	}
+	fp := enc.Fingerprint()
+	return embcache.Key{ImageFingerprint: fp, TextFingerprint: fp, TextInput: textInput}
+}
+
+// sameRows reports whether the cache on disk already is out: same header
+// and the same movies with the same content keys, in the same order.
+func sameRows(old, out *embcache.Features) bool {
+	return old != nil && old.Encoder == out.Encoder && old.Fingerprint == out.Fingerprint &&
+		old.ImageFingerprint == out.ImageFingerprint && old.TextFingerprint == out.TextFingerprint &&
+		old.TextInput == out.TextInput && slices.Equal(old.IDs, out.IDs) &&
+		slices.Equal(old.PosterHashes, out.PosterHashes) && slices.Equal(old.TextHashes, out.TextHashes)
+}
+
+// imageBatch is one batch of posters on its way to Encode. Workers fill
+// inputs[k] and errs[k] and call done.Done; Run waits on done, in order.
+type imageBatch struct {
+	rows   []int // manifest indices
+	inputs [][]float32
+	errs   []error
+	done   sync.WaitGroup
+}
+
+// lookahead is how many prepared or preparing batches may wait behind the
+// one in Encode; it bounds memory to about (lookahead+1) batches of
+// prepared inputs while keeping the workers busy during Encode.
+const lookahead = 2
+
+func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.Movie, miss []int, dst [][]float32, opts Options) error {
+	if len(miss) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	bar := progress.New(opts.Progress, len(miss), "posters")
+	defer bar.Finish()
+
+	type job struct {
+		b *imageBatch
+		k int
+	}
+	jobs := make(chan job)
+	batches := make(chan *imageBatch, lookahead)
+	var workers sync.WaitGroup
+	for range opts.Workers {
+		workers.Go(func() {
+			for j := range jobs {
+				m := movies[j.b.rows[j.k]]
+				j.b.inputs[j.k], j.b.errs[j.k] = preparePoster(tower, m)
+				j.b.done.Done()
+			}
+		})
+	}
+	// The feeder hands out batches in order; sending on batches blocks once
+	// lookahead batches wait, which bounds memory.
+	go func() {
+		defer close(batches)
+		defer close(jobs)
+		for lo := 0; lo < len(miss); lo += opts.BatchSize {
+			rows := miss[lo:min(lo+opts.BatchSize, len(miss))]
+			b := &imageBatch{rows: rows, inputs: make([][]float32, len(rows)), errs: make([]error, len(rows))}
+			b.done.Add(len(rows))
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
+			for k := range rows {
+				select {
+				case jobs <- job{b, k}:
+				case <-ctx.Done():
+					// Unsent jobs still count as pending; release them
+					// so nobody waits forever.
+					for range len(rows) - k {
+						b.done.Done()
+					}
+					return
+				}
+			}
+		}
+	}()
+	defer workers.Wait()
+	defer cancel()
+
+	for b := range batches {
+		b.done.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, err := range b.errs {
+			if err != nil {
+				return err
+			}
+		}
+		vecs, err := tower.Encode(ctx, b.inputs)
+		if err != nil {
+			return fmt.Errorf("encode posters: %w", err)
+		}
+		if err := place(dst, b.rows, vecs, tower.Dim(), "poster"); err != nil {
+			return err
+		}
+		bar.Add(len(b.rows))
+	}
+	return ctx.Err()
+}
+
+// decodePoster reads one poster file (sniffed format, EXIF orientation
+// applied); its errors name the file.
+func decodePoster(path string) (image.Image, error) {
+	if path == "" {
+		return nil, errNoPoster
+	}
+	return imageprep.Decode(path)
+}
+
+func preparePoster(tower encoder.ImageTower, m reel.Movie) ([]float32, error) {
+	img, err := decodePoster(m.PosterPath)
+	if err != nil {
+		return nil, fmt.Errorf("movie %s: %w (rerun `reelmatch prepare` if the file changed)", m.ID, err)
+	}
+	in, err := tower.Prepare(img)
+	if err != nil {
+		return nil, fmt.Errorf("prepare poster %q of movie %s: %w", m.PosterPath, m.ID, err)
+	}
+	return in, nil
+}
+
+// place copies Encode's output rows to their manifest slots after checking
+// their count and length.
+func place(dst [][]float32, rows []int, vecs [][]float32, dim int, what string) error {
+	if len(vecs) != len(rows) {
+		return fmt.Errorf("encode %ss: encoder returned %d vectors for %d inputs", what, len(vecs), len(rows))
+	}
+	for k, i := range rows {
+		if len(vecs[k]) != dim {
+			return fmt.Errorf("encode %ss: vector %d has length %d, the tower's Dim is %d", what, k, len(vecs[k]), dim)
+		}
+		dst[i] = vecs[k]
+	}
+	return nil
+}
+
+func encodeTexts(ctx context.Context, tower encoder.TextTower, texts []string, miss []int, dst [][]float32, opts Options) error {
+	if len(miss) == 0 {
+		return nil
+	}
+	bar := progress.New(opts.Progress, len(miss), "intros")
+	defer bar.Finish()
+	// Sorting by length keeps texts of similar length in one batch, so a
+	// padded ONNX batch wastes little; the stable sort keeps runs
+	// deterministic.
+	order := slices.Clone(miss)
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(len(texts[a]), len(texts[b])) })
+	batch := make([]string, 0, opts.BatchSize)
+	for lo := 0; lo < len(order); lo += opts.BatchSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rows := order[lo:min(lo+opts.BatchSize, len(order))]
+		batch = batch[:0]
+		for _, i := range rows {
+			batch = append(batch, texts[i])
+		}
+		vecs, err := tower.Encode(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("encode intros: %w", err)
+		}
+		if err := place(dst, rows, vecs, tower.Dim(), "intro"); err != nil {
+			return err
+		}
+		bar.Add(len(rows))
+	}
+	return nil
+}
+
+// OpenEncoder builds the named encoder the way embed last ran it in work:
+// an empty cfg.TextInput is taken from the saved state or feature cache,
+// and a Fitter's saved state is restored. A Fitter without a matching
+// state is an error that says to run embed.
+func OpenEncoder(work workdir.Dir, name string, cfg encoder.Config) (encoder.Encoder, error) {
+	h, body, err := readState(work.EncoderState(name))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TextInput == "" {
+		if h != nil {
+			cfg.TextInput = h.TextInput
+		} else if info, err := embcache.Stat(work.Features(name)); err == nil {
+			cfg.TextInput = info.TextInput
+		}
+	}
+	enc, err := encoder.New(name, cfg)
+	if err != nil {
+		return nil, err
+	}
+	f, ok := enc.(encoder.Fitter)
+	if !ok {
+		return enc, nil
+	}
+	fail := func(format string, args ...any) (encoder.Encoder, error) {
+		enc.Close()
+		return nil, fmt.Errorf(format, args...)
+	}
+	if h == nil {
+		return fail("encoder %s has no fitted state in %s: run `reelmatch embed --encoder %s` first", name, work, name)
+	}
+	if base := baseFingerprint(enc); h.BaseFingerprint != base {
+		return fail("encoder %s state in %s was fitted with other settings (text input %q): rerun `reelmatch embed --encoder %s`", name, work, h.TextInput, name)
+	}
+	if err := f.UnmarshalState(body); err != nil {
+		return fail("restore encoder %s state: %w (rerun `reelmatch embed --encoder %s`)", name, err, name)
+	}
+	return enc, nil
+}
+
+// errNoPoster is returned for a movie without a poster path.
+var errNoPoster = errors.New("movie has no poster path")

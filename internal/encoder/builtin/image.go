@@ -1,0 +1,383 @@
+package builtin
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+
+	"golang.org/x/image/draw"
+)
+
+// imageRecipe names the image feature recipe; bump it whenever the
+// features change so caches made by an older build are stale.
+const imageRecipe = "builtin-image-v1"
+
+// Posters are resized to gridW x gridH (the usual 2:3 poster shape) before
+// any feature is computed, so features do not depend on resolution. 64x96
+// keeps colour layout and coarse edges while Prepare stays far cheaper
+// than JPEG decoding.
+const (
+	gridW = 64
+	gridH = 96
+)
+
+// Feature blocks, in output order. Histograms are square-rooted (the
+// Hellinger map), which makes Euclidean and cosine comparisons of them
+// behave like the Bhattacharyya similarity.
+const (
+	// hsvHist: achromatic pixels (saturation or value below chromaMin)
+	// binned by value, chromatic pixels by hue x saturation x value.
+	achromaBins = 6
+	hueBins     = 12
+	satBins     = 2
+	valBins     = 3
+	hsvHistLen  = achromaBins + hueBins*satBins*valBins // 78
+
+	// cells is the side of the spatial layout grids (4x4 cells).
+	cells      = 4
+	labGridLen = cells * cells * 3 // mean L, a, b per cell
+	conGridLen = cells * cells     // std of L per cell
+
+	orientBins    = 8                  // unsigned gradient orientation, 22.5 degrees each
+	orientQuadLen = 2 * 2 * orientBins // orientation histogram per quadrant
+	edgeGridLen   = cells * cells      // mean gradient magnitude per cell
+	grayBins      = 16                 // grey-level histogram
+	statsLen      = 17                 // global statistics, see stats below
+	imageDim      = hsvHistLen + labGridLen + conGridLen + orientBins + orientQuadLen + edgeGridLen + grayBins + statsLen
+	chromaMin     = 0.15 // below this saturation or value, hue is noise
+	strongEdge    = 0.25 // gradient magnitude (see sobel) counted as a strong edge
+	darkV, lightV = 0.2, 0.8
+	saturatedS    = 0.6
+)
+
+// srgbToLinear is the sRGB transfer function inverted (IEC 61966-2-1), per
+// 8-bit level.
+var srgbToLinear = func() (t [256]float32) {
+	for i := range t {
+		c := float64(i) / 255
+		if c <= 0.04045 {
+			t[i] = float32(c / 12.92)
+		} else {
+			t[i] = float32(math.Pow((c+0.055)/1.055, 2.4))
+		}
+	}
+	return t
+}()
+
+type imageTower struct{}
+
+func (imageTower) Dim() int { return imageDim }
+
+// Encode returns the prepared features unchanged (copies, so callers may
+// reuse their inputs).
+func (imageTower) Encode(ctx context.Context, inputs [][]float32) ([][]float32, error) {
+	out := make([][]float32, len(inputs))
+	for i, in := range inputs {
+		if len(in) != imageDim {
+			return nil, fmt.Errorf("builtin image input %d has %d values, want %d (was it made by this encoder's Prepare?)", i, len(in), imageDim)
+		}
+		out[i] = append([]float32(nil), in...)
+	}
+	return out, nil
+}
+
+// Prepare computes the poster features. Safe for concurrent use.
+func (imageTower) Prepare(img image.Image) ([]float32, error) {
+	if img == nil || img.Bounds().Empty() {
+		return nil, fmt.Errorf("builtin image features: empty image")
+	}
+	return features(img), nil
+}
+
+// pixels holds the resized poster, one float per pixel and channel.
+type pixels struct {
+	r, g, b [gridW * gridH]float32 // sRGB in [0,1]
+	lab     [gridW * gridH][3]float32
+	h, s, v [gridW * gridH]float32 // hue in [0,6), saturation, value
+	gray    [gridW * gridH]float32 // Rec. 601 luma in [0,1]
+}
+
+func resize(img image.Image) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, gridW, gridH))
+	// Composite over white: a transparent poster region reads as paper.
+	draw.Draw(dst, dst.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+	// BiLinear (unlike ApproxBiLinear) widens its kernel when shrinking,
+	// so a 2000-pixel poster and a 300-pixel one give the same picture.
+	draw.BiLinear.Scale(dst, dst.Bounds(), img, img.Bounds(), draw.Over, nil)
+	return dst
+}
+
+func features(img image.Image) []float32 {
+	small := resize(img)
+	p := new(pixels)
+	for i := range gridW * gridH {
+		r8, g8, b8 := small.Pix[4*i], small.Pix[4*i+1], small.Pix[4*i+2]
+		r, g, b := float32(r8)/255, float32(g8)/255, float32(b8)/255
+		p.r[i], p.g[i], p.b[i] = r, g, b
+		p.gray[i] = 0.299*r + 0.587*g + 0.114*b
+		p.h[i], p.s[i], p.v[i] = hsv(r, g, b)
+		p.lab[i] = lab(srgbToLinear[r8], srgbToLinear[g8], srgbToLinear[b8])
+	}
+	out := make([]float32, 0, imageDim)
+	out = hsvHistogram(out, p)
+	out = layoutGrids(out, p)
+	mag, orient := sobel(p)
+	out = edgeFeatures(out, mag, orient)
+	out = grayHistogram(out, p)
+	out = stats(out, p, mag)
+	if len(out) != imageDim { // a recipe edit that forgot a length constant
+		panic(fmt.Sprintf("builtin: image features have %d values, imageDim is %d", len(out), imageDim))
+	}
+	return out
+}
+
+// hsv converts sRGB in [0,1] to hue in [0,6), saturation and value.
+func hsv(r, g, b float32) (h, s, v float32) {
+	v = max(r, g, b)
+	c := v - min(r, g, b)
+	if v > 0 {
+		s = c / v
+	}
+	if c == 0 {
+		return 0, s, v
+	}
+	switch v {
+	case r:
+		h = (g - b) / c
+		if h < 0 {
+			h += 6
+		}
+	case g:
+		h = (b-r)/c + 2
+	default:
+		h = (r-g)/c + 4
+	}
+	return h, s, v
+}
+
+// lab converts linear RGB to CIE L*a*b* (D65 white), scaled to about
+// [0,1] for L and [-1,1] for a and b. Matrix and constants from the sRGB
+// standard and CIE 15.
+func lab(r, g, b float32) [3]float32 {
+	x := (0.4124564*r + 0.3575761*g + 0.1804375*b) / 0.95047
+	y := 0.2126729*r + 0.7151522*g + 0.0721750*b
+	z := (0.0193339*r + 0.1191920*g + 0.9503041*b) / 1.08883
+	fx, fy, fz := labF(x), labF(y), labF(z)
+	return [3]float32{(116*fy - 16) / 100, 500 * (fx - fy) / 100, 200 * (fy - fz) / 100}
+}
+
+func labF(t float32) float32 {
+	if t > 216.0/24389 {
+		return float32(math.Cbrt(float64(t)))
+	}
+	return (24389.0/27*t + 16) / 116
+}
+
+func bin(x float32, n int) int {
+	return min(max(int(x*float32(n)), 0), n-1)
+}
+
+func hsvHistogram(out []float32, p *pixels) []float32 {
+	var hist [hsvHistLen]float32
+	for i := range gridW * gridH {
+		s, v := p.s[i], p.v[i]
+		if s < chromaMin || v < chromaMin {
+			hist[bin(v, achromaBins)]++
+			continue
+		}
+		hb := bin(p.h[i]/6, hueBins)
+		sb := bin((s-chromaMin)/(1-chromaMin), satBins)
+		vb := bin((v-chromaMin)/(1-chromaMin), valBins)
+		hist[achromaBins+(hb*satBins+sb)*valBins+vb]++
+	}
+	return appendSqrtNormalized(out, hist[:])
+}
+
+// appendSqrtNormalized appends the square roots of a histogram's
+// frequencies.
+func appendSqrtNormalized(out, hist []float32) []float32 {
+	var total float32
+	for _, c := range hist {
+		total += c
+	}
+	for _, c := range hist {
+		if total > 0 {
+			c /= total
+		}
+		out = append(out, float32(math.Sqrt(float64(c))))
+	}
+	return out
+}
+
+// cellOf returns the layout cell of pixel (x, y) on a cells x cells grid.
+func cellOf(x, y int) int {
+	return (y*cells/gridH)*cells + x*cells/gridW
+}
+
+func layoutGrids(out []float32, p *pixels) []float32 {
+	var sum [cells * cells][3]float64
+	var sumSq, n [cells * cells]float64
+	for y := range gridH {
+		for x := range gridW {
+			i, c := y*gridW+x, cellOf(x, y)
+			for k := range 3 {
+				sum[c][k] += float64(p.lab[i][k])
+			}
+			l := float64(p.lab[i][0])
+			sumSq[c] += l * l
+			n[c]++
+		}
+	}
+	for c := range sum {
+		for k := range 3 {
+			out = append(out, float32(sum[c][k]/n[c]))
+		}
+	}
+	for c := range sum {
+		mean := sum[c][0] / n[c]
+		out = append(out, float32(math.Sqrt(max(sumSq[c]/n[c]-mean*mean, 0))))
+	}
+	return out
+}
+
+// sobel returns the gradient magnitude (divided by 4, so a full black to
+// white step is 1) and the unsigned orientation bin of every interior
+// pixel; border pixels get magnitude 0.
+func sobel(p *pixels) (mag []float32, orient []uint8) {
+	mag = make([]float32, gridW*gridH)
+	orient = make([]uint8, gridW*gridH)
+	g := &p.gray
+	for y := 1; y < gridH-1; y++ {
+		for x := 1; x < gridW-1; x++ {
+			i := y*gridW + x
+			gx := (g[i-gridW+1] + 2*g[i+1] + g[i+gridW+1]) - (g[i-gridW-1] + 2*g[i-1] + g[i+gridW-1])
+			gy := (g[i+gridW-1] + 2*g[i+gridW] + g[i+gridW+1]) - (g[i-gridW-1] + 2*g[i-gridW] + g[i-gridW+1])
+			m := float32(math.Hypot(float64(gx), float64(gy))) / 4
+			mag[i] = m
+			a := math.Atan2(float64(gy), float64(gx))
+			if a < 0 {
+				a += math.Pi
+			}
+			orient[i] = uint8(min(int(a/math.Pi*orientBins), orientBins-1))
+		}
+	}
+	return mag, orient
+}
+
+func edgeFeatures(out []float32, mag []float32, orient []uint8) []float32 {
+	var global [orientBins]float64
+	var quad [2 * 2][orientBins]float64
+	var cell [cells * cells]float64
+	var total float64
+	for y := range gridH {
+		for x := range gridW {
+			i := y*gridW + x
+			m := float64(mag[i])
+			global[orient[i]] += m
+			quad[(y*2/gridH)*2+x*2/gridW][orient[i]] += m
+			cell[cellOf(x, y)] += m
+			total += m
+		}
+	}
+	norm := func(v float64) float32 {
+		if total == 0 {
+			return 0
+		}
+		return float32(v / total)
+	}
+	for _, v := range global {
+		out = append(out, norm(v))
+	}
+	// Quadrant histograms share the global normaliser, so they also say
+	// where the edges are.
+	for q := range quad {
+		for _, v := range quad[q] {
+			out = append(out, norm(v))
+		}
+	}
+	perCell := float64(gridW * gridH / (cells * cells))
+	for _, v := range cell {
+		out = append(out, float32(v/perCell))
+	}
+	return out
+}
+
+func grayHistogram(out []float32, p *pixels) []float32 {
+	var hist [grayBins]float32
+	for _, g := range p.gray {
+		hist[bin(g, grayBins)]++
+	}
+	return appendSqrtNormalized(out, hist[:])
+}
+
+// stats appends statsLen global statistics: mean and standard deviation of
+// L*, saturation and value; mean a* and b*; colourfulness (Hasler and
+// Suesstrunk 2003, on [0,1] channels); the fractions of dark, light and
+// strongly saturated pixels; the grey-level entropy (normalised to [0,1]);
+// the mean gradient magnitude and fraction of strong edges; and the
+// saturation-weighted mean hue direction (cosine, sine).
+func stats(out []float32, p *pixels, mag []float32) []float32 {
+	const n = gridW * gridH
+	var sl, sl2, ss, ss2, sv, sv2, sa, sb float64
+	var srg, srg2, syb, syb2 float64
+	var dark, light, sat, strong, smag, hc, hs float64
+	var grayHist [grayBins]float64
+	for i := range n {
+		l, s, v := float64(p.lab[i][0]), float64(p.s[i]), float64(p.v[i])
+		sl += l
+		sl2 += l * l
+		ss += s
+		ss2 += s * s
+		sv += v
+		sv2 += v * v
+		sa += float64(p.lab[i][1])
+		sb += float64(p.lab[i][2])
+		rg := float64(p.r[i] - p.g[i])
+		yb := 0.5*float64(p.r[i]+p.g[i]) - float64(p.b[i])
+		srg += rg
+		srg2 += rg * rg
+		syb += yb
+		syb2 += yb * yb
+		if v < darkV {
+			dark++
+		}
+		if v > lightV {
+			light++
+		}
+		if s > saturatedS && v > darkV {
+			sat++
+		}
+		m := float64(mag[i])
+		smag += m
+		if m > strongEdge {
+			strong++
+		}
+		angle := float64(p.h[i]) * math.Pi / 3
+		hc += s * v * math.Cos(angle)
+		hs += s * v * math.Sin(angle)
+		grayHist[bin(p.gray[i], grayBins)]++
+	}
+	mean := func(s float64) float64 { return s / n }
+	std := func(s, s2 float64) float64 { m := s / n; return math.Sqrt(max(s2/n-m*m, 0)) }
+	colourful := math.Hypot(std(srg, srg2), std(syb, syb2)) + 0.3*math.Hypot(mean(srg), mean(syb))
+	var entropy float64
+	for _, c := range grayHist {
+		if c > 0 {
+			q := c / n
+			entropy -= q * math.Log(q)
+		}
+	}
+	entropy /= math.Log(grayBins)
+	vals := [statsLen]float64{
+		mean(sl), std(sl, sl2), mean(ss), std(ss, ss2), mean(sv), std(sv, sv2),
+		mean(sa), mean(sb), colourful,
+		mean(dark), mean(light), mean(sat), entropy,
+		mean(smag), mean(strong), mean(hc), mean(hs),
+	}
+	for _, v := range vals {
+		out = append(out, float32(v))
+	}
+	return out
+}
