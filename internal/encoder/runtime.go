@@ -3,6 +3,7 @@ package encoder
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -22,11 +23,28 @@ type Tensor struct {
 	I64   []int64
 }
 
+// TensorInfo describes one input or output of a model as the model file
+// declares it.
+type TensorInfo struct {
+	Name string
+	// DType is the element type: "float32", "int64", or the ONNX name of
+	// another type, which Run does not accept.
+	DType string
+	// Shape has -1 for a dimension fixed only at run time (batch, sequence).
+	// An output's declared shape may be incomplete; Run returns the actual one.
+	Shape []int64
+}
+
 // Session runs one ONNX model.
 type Session interface {
 	// Run feeds the named inputs and returns the named outputs. Safe for
 	// concurrent use only if the runtime says so; callers serialise.
 	Run(inputs map[string]Tensor, outputs []string) (map[string]Tensor, error)
+	// Inputs and Outputs list the model's declared inputs and outputs in
+	// file order, so encoders can check names and shapes (a ResNet's
+	// features may be [N,2048], [N,2048,1,1] or a [N,2048,h,w] map) at load.
+	Inputs() []TensorInfo
+	Outputs() []TensorInfo
 	Close() error
 }
 
@@ -81,4 +99,84 @@ func OpenRuntime(backend string) (Runtime, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// Check reports whether t is well formed: exactly one of F32 and I64 set,
+// no negative dimension, and as many values as the shape holds. name is the
+// input or output name the error mentions.
+func (t Tensor) Check(name string) error {
+	n := int64(1)
+	for _, d := range t.Shape {
+		if d < 0 {
+			return fmt.Errorf("tensor %q: negative dimension in shape %v", name, t.Shape)
+		}
+		n *= d
+	}
+	var have int
+	switch {
+	case t.F32 != nil && t.I64 != nil:
+		return fmt.Errorf("tensor %q: both F32 and I64 are set", name)
+	case t.F32 != nil:
+		have = len(t.F32)
+	case t.I64 != nil:
+		have = len(t.I64)
+	case n != 0:
+		return fmt.Errorf("tensor %q: no data for shape %v", name, t.Shape)
+	}
+	if int64(have) != n {
+		return fmt.Errorf("tensor %q: shape %v holds %d values, got %d", name, t.Shape, n, have)
+	}
+	return nil
+}
+
+// DType is "float32" or "int64", the element type of the set field; an
+// empty tensor (neither set) reports "".
+func (t Tensor) DType() string {
+	switch {
+	case t.F32 != nil:
+		return "float32"
+	case t.I64 != nil:
+		return "int64"
+	}
+	return ""
+}
+
+// CheckInputs verifies that inputs holds exactly the model's inputs, each
+// well formed, of the declared element type and rank, and matching every
+// fixed dimension. Runtimes call it first in Session.Run.
+func CheckInputs(want []TensorInfo, inputs map[string]Tensor) error {
+	for name := range inputs {
+		if !slices.ContainsFunc(want, func(w TensorInfo) bool { return w.Name == name }) {
+			return fmt.Errorf("model has no input %q (inputs: %v)", name, tensorNames(want))
+		}
+	}
+	for _, w := range want {
+		t, ok := inputs[w.Name]
+		if !ok {
+			return fmt.Errorf("missing input %q (inputs: %v)", w.Name, tensorNames(want))
+		}
+		if err := t.Check(w.Name); err != nil {
+			return err
+		}
+		if t.DType() != w.DType {
+			return fmt.Errorf("input %q is %s, model wants %s", w.Name, t.DType(), w.DType)
+		}
+		if len(t.Shape) != len(w.Shape) {
+			return fmt.Errorf("input %q has shape %v, model wants rank %d %v", w.Name, t.Shape, len(w.Shape), w.Shape)
+		}
+		for i, d := range w.Shape {
+			if d >= 0 && t.Shape[i] != d {
+				return fmt.Errorf("input %q has shape %v, model wants %v", w.Name, t.Shape, w.Shape)
+			}
+		}
+	}
+	return nil
+}
+
+func tensorNames(infos []TensorInfo) []string {
+	out := make([]string, len(infos))
+	for i, in := range infos {
+		out[i] = in.Name
+	}
+	return out
 }

@@ -12,7 +12,7 @@ import (
 
 // imageRecipe names the image feature recipe; bump it whenever the
 // features change so caches made by an older build are stale.
-const imageRecipe = "builtin-image-v1"
+const imageRecipe = "builtin-image-v2"
 
 // Posters are resized to gridW x gridH (the usual 2:3 poster shape) before
 // any feature is computed, so features do not depend on resolution. 64x96
@@ -45,9 +45,8 @@ const (
 	edgeGridLen   = cells * cells      // mean gradient magnitude per cell
 	grayBins      = 16                 // grey-level histogram
 	statsLen      = 17                 // global statistics, see stats below
-	imageDim      = hsvHistLen + labGridLen + conGridLen + orientBins + orientQuadLen + edgeGridLen + grayBins + statsLen
-	chromaMin     = 0.15 // below this saturation or value, hue is noise
-	strongEdge    = 0.25 // gradient magnitude (see sobel) counted as a strong edge
+	chromaMin     = 0.15               // below this saturation or value, hue is noise
+	strongEdge    = 0.25               // gradient magnitude (see sobel) counted as a strong edge
 	darkV, lightV = 0.2, 0.8
 	saturatedS    = 0.6
 )
@@ -109,6 +108,48 @@ func resize(img image.Image) *image.RGBA {
 	return dst
 }
 
+// frame is everything the feature blocks read: the resized poster's
+// pixels and its gradients.
+type frame struct {
+	*pixels
+	mag    []float32 // Sobel magnitude [gridH*gridW]
+	orient []uint8   // unsigned orientation bin [gridH*gridW]
+}
+
+// block is one feature block: its name, its length and the function that
+// appends its values.
+type block struct {
+	name string
+	n    int
+	fn   func(out []float32, f *frame) []float32
+}
+
+// blocks lists the feature blocks in output order.
+var blocks = []block{
+	{"hsv", hsvHistLen, func(out []float32, f *frame) []float32 { return hsvHistogram(out, f.pixels) }},
+	{"lab", labGridLen, labGrid},
+	{"contrast", conGridLen, contrastGrid},
+	{"orient", orientBins, orientGlobal},
+	{"orientquad", orientQuadLen, orientQuad},
+	{"edgegrid", edgeGridLen, edgeGrid},
+	{"gray", grayBins, func(out []float32, f *frame) []float32 { return grayHistogram(out, f.pixels) }},
+	{"stats", statsLen, func(out []float32, f *frame) []float32 { return stats(out, f.pixels, f.mag) }},
+	{"gist", gistLen, gist},
+	{"lbp", lbpLen, lbp},
+	{"hsvbands", hsvBandsLen, hsvBands},
+	{"satgrid", satGridLen, satGrid},
+	{"skin", skinLen, skin},
+	{"textrows", textRowsLen, textRows},
+}
+
+var imageDim = func() int {
+	n := 0
+	for _, b := range blocks {
+		n += b.n
+	}
+	return n
+}()
+
 func features(img image.Image) []float32 {
 	small := resize(img)
 	p := new(pixels)
@@ -120,15 +161,15 @@ func features(img image.Image) []float32 {
 		p.h[i], p.s[i], p.v[i] = hsv(r, g, b)
 		p.lab[i] = lab(srgbToLinear[r8], srgbToLinear[g8], srgbToLinear[b8])
 	}
+	f := &frame{pixels: p}
+	f.mag, f.orient = sobel(p)
 	out := make([]float32, 0, imageDim)
-	out = hsvHistogram(out, p)
-	out = layoutGrids(out, p)
-	mag, orient := sobel(p)
-	out = edgeFeatures(out, mag, orient)
-	out = grayHistogram(out, p)
-	out = stats(out, p, mag)
-	if len(out) != imageDim { // a recipe edit that forgot a length constant
-		panic(fmt.Sprintf("builtin: image features have %d values, imageDim is %d", len(out), imageDim))
+	for _, b := range blocks {
+		before := len(out)
+		out = b.fn(out, f)
+		if len(out)-before != b.n { // a recipe edit that forgot a length constant
+			panic(fmt.Sprintf("builtin: image block %s has %d values, want %d", b.name, len(out)-before, b.n))
+		}
 	}
 	return out
 }
@@ -216,17 +257,15 @@ func cellOf(x, y int) int {
 	return (y*cells/gridH)*cells + x*cells/gridW
 }
 
-func layoutGrids(out []float32, p *pixels) []float32 {
+func labGrid(out []float32, f *frame) []float32 {
 	var sum [cells * cells][3]float64
-	var sumSq, n [cells * cells]float64
+	var n [cells * cells]float64
 	for y := range gridH {
 		for x := range gridW {
 			i, c := y*gridW+x, cellOf(x, y)
 			for k := range 3 {
-				sum[c][k] += float64(p.lab[i][k])
+				sum[c][k] += float64(f.lab[i][k])
 			}
-			l := float64(p.lab[i][0])
-			sumSq[c] += l * l
 			n[c]++
 		}
 	}
@@ -235,8 +274,23 @@ func layoutGrids(out []float32, p *pixels) []float32 {
 			out = append(out, float32(sum[c][k]/n[c]))
 		}
 	}
+	return out
+}
+
+// contrastGrid appends the standard deviation of L* in each cell.
+func contrastGrid(out []float32, f *frame) []float32 {
+	var sum, sumSq, n [cells * cells]float64
+	for y := range gridH {
+		for x := range gridW {
+			i, c := y*gridW+x, cellOf(x, y)
+			l := float64(f.lab[i][0])
+			sum[c] += l
+			sumSq[c] += l * l
+			n[c]++
+		}
+	}
 	for c := range sum {
-		mean := sum[c][0] / n[c]
+		mean := sum[c] / n[c]
 		out = append(out, float32(math.Sqrt(max(sumSq[c]/n[c]-mean*mean, 0))))
 	}
 	return out
@@ -266,37 +320,53 @@ func sobel(p *pixels) (mag []float32, orient []uint8) {
 	return mag, orient
 }
 
-func edgeFeatures(out []float32, mag []float32, orient []uint8) []float32 {
-	var global [orientBins]float64
-	var quad [2 * 2][orientBins]float64
-	var cell [cells * cells]float64
-	var total float64
+// edgeSums accumulates gradient magnitude by orientation, globally and
+// per quadrant, and per layout cell.
+func edgeSums(f *frame) (global [orientBins]float64, quad [2 * 2][orientBins]float64, cell [cells * cells]float64, total float64) {
 	for y := range gridH {
 		for x := range gridW {
 			i := y*gridW + x
-			m := float64(mag[i])
-			global[orient[i]] += m
-			quad[(y*2/gridH)*2+x*2/gridW][orient[i]] += m
+			m := float64(f.mag[i])
+			global[f.orient[i]] += m
+			quad[(y*2/gridH)*2+x*2/gridW][f.orient[i]] += m
 			cell[cellOf(x, y)] += m
 			total += m
 		}
 	}
-	norm := func(v float64) float32 {
-		if total == 0 {
-			return 0
-		}
-		return float32(v / total)
+	return
+}
+
+func safeDiv(v, total float64) float32 {
+	if total == 0 {
+		return 0
 	}
+	return float32(v / total)
+}
+
+// orientGlobal appends the orientation histogram weighted by magnitude.
+func orientGlobal(out []float32, f *frame) []float32 {
+	global, _, _, total := edgeSums(f)
 	for _, v := range global {
-		out = append(out, norm(v))
+		out = append(out, safeDiv(v, total))
 	}
-	// Quadrant histograms share the global normaliser, so they also say
-	// where the edges are.
+	return out
+}
+
+// orientQuad appends the quadrant histograms. They share the global
+// normaliser, so they also say where the edges are.
+func orientQuad(out []float32, f *frame) []float32 {
+	_, quad, _, total := edgeSums(f)
 	for q := range quad {
 		for _, v := range quad[q] {
-			out = append(out, norm(v))
+			out = append(out, safeDiv(v, total))
 		}
 	}
+	return out
+}
+
+// edgeGrid appends the mean gradient magnitude per layout cell.
+func edgeGrid(out []float32, f *frame) []float32 {
+	_, _, cell, _ := edgeSums(f)
 	perCell := float64(gridW * gridH / (cells * cells))
 	for _, v := range cell {
 		out = append(out, float32(v/perCell))
@@ -378,6 +448,23 @@ func stats(out []float32, p *pixels, mag []float32) []float32 {
 	}
 	for _, v := range vals {
 		out = append(out, float32(v))
+	}
+	return out
+}
+
+// Block is one named run of image feature values (see ImageBlocks).
+type Block struct {
+	Name string
+	Len  int
+}
+
+// ImageBlocks returns the image feature blocks in output order; their
+// lengths add up to the image tower's Dim. Tools that study the features
+// (such as the feature probe) use it to select or leave out blocks.
+func ImageBlocks() []Block {
+	out := make([]Block, len(blocks))
+	for i, b := range blocks {
+		out[i] = Block{Name: b.name, Len: b.n}
 	}
 	return out
 }

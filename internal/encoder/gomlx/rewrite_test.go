@@ -1,0 +1,376 @@
+package gomlx
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
+)
+
+// Tiny ONNX models built field by field (onnx.proto3 numbering), so each
+// rewrite and refusal is tested on the smallest graph that needs it.
+
+// valueInfo declares a tensor; a negative dim is dynamic ("batch").
+func valueInfo(name string, elemType int64, dims ...int64) pbField {
+	shape := pbMsg{}
+	for _, d := range dims {
+		if d < 0 {
+			shape = append(shape, msgField(fShapeDim, pbMsg{strField(2, "batch")}))
+		} else {
+			shape = append(shape, msgField(fShapeDim, pbMsg{varintField(1, d)}))
+		}
+	}
+	tensorType := pbMsg{varintField(1, elemType), msgField(fTensorTypeShp, shape)}
+	return msgField(0, pbMsg{strField(fValueInfoName, name), msgField(fValueInfoType, pbMsg{msgField(fTypeTensor, tensorType)})})
+}
+
+// buildModel writes a one-graph model (opset 17) to a temp file; inits
+// are initializers (TensorProtos with names).
+func buildModel(t *testing.T, nodes []pbMsg, inputs, outputs []pbField, inits ...pbMsg) string {
+	t.Helper()
+	g := pbMsg{}
+	for _, in := range inits {
+		g = append(g, msgField(fGraphInitializer, in))
+	}
+	for _, n := range nodes {
+		g = append(g, msgField(fGraphNode, n))
+	}
+	g = append(g, strField(2, "test"))
+	for _, in := range inputs {
+		in.num = fGraphInput
+		g = append(g, in)
+	}
+	for _, out := range outputs {
+		out.num = 12 // GraphProto.output
+		g = append(g, out)
+	}
+	m := pbMsg{
+		varintField(1, 8), // ir_version
+		msgField(8, pbMsg{strField(1, ""), varintField(2, 17)}), // opset_import
+		msgField(fModelGraph, g),
+	}
+	path := filepath.Join(t.TempDir(), "model.onnx")
+	if err := os.WriteFile(path, m.marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func float32Tensor(dims []int64, vs ...float32) pbMsg {
+	var raw []byte
+	for _, v := range vs {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	return pbMsg{packedInts(fTensorDims, dims), varintField(fTensorDataType, dtFloat), {num: fTensorRawData, typ: 2, b: raw}}
+}
+
+func runModel(t *testing.T, path string, in encoder.Tensor, output string) encoder.Tensor {
+	t.Helper()
+	s, err := Runtime{}.Open(path, encoder.SessionOptions{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	res, err := s.Run(map[string]encoder.Tensor{"x": in}, []string{output})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return res[output]
+}
+
+// TestRewrites runs a tiny graph for each rewrite; onnx-gomlx v0.5.0
+// cannot build any of them as exported.
+func TestRewrites(t *testing.T) {
+	x := encoder.Tensor{Shape: []int64{2, 3}, F32: []float32{1, 2, 3, 4, 5, 6}}
+	tests := []struct {
+		name  string
+		nodes []pbMsg
+		in    encoder.Tensor
+		out   pbField
+		want  encoder.Tensor
+		note  string
+	}{
+		{
+			name: "ConstantOfShape of empty shape is a scalar",
+			nodes: []pbMsg{
+				makeNode("Constant", "empty", nil, []string{"shape"}, makeTensorAttr("value", int64Tensor([]int64{0}, nil))),
+				makeNode("ConstantOfShape", "c", []string{"shape"}, []string{"c"}, makeTensorAttr("value", float32Tensor([]int64{1}, 2.5))),
+				makeNode("Add", "add", []string{"x", "c"}, []string{"y"}),
+			},
+			in:   x,
+			out:  valueInfo("y", dtFloat, -1, 3),
+			want: encoder.Tensor{Shape: []int64{2, 3}, F32: []float32{3.5, 4.5, 5.5, 6.5, 7.5, 8.5}},
+			note: `ConstantOfShape "c"`,
+		},
+		{
+			name: "Flatten at axis == rank",
+			nodes: []pbMsg{
+				makeNode("Cast", "cast", []string{"x"}, []string{"xc"}, makeIntAttr("to", dtFloat)),
+				makeNode("Flatten", "flat", []string{"xc"}, []string{"y"}, makeIntAttr("axis", 2)),
+			},
+			in:   x,
+			out:  valueInfo("y", dtFloat, -1, 1),
+			want: encoder.Tensor{Shape: []int64{6, 1}, F32: []float32{1, 2, 3, 4, 5, 6}},
+			note: `Flatten "flat"`,
+		},
+		{
+			name: "MaxPool with unit dilations",
+			nodes: []pbMsg{
+				makeNode("MaxPool", "pool", []string{"x"}, []string{"y"},
+					makeIntsAttr("kernel_shape", 2, 2), makeIntsAttr("strides", 2, 2), makeIntsAttr("dilations", 1, 1)),
+			},
+			in: encoder.Tensor{Shape: []int64{1, 1, 4, 4}, F32: []float32{
+				1, 2, 3, 4,
+				5, 6, 7, 8,
+				9, 10, 11, 12,
+				13, 14, 15, 16}},
+			out:  valueInfo("y", dtFloat, -1, 1, 2, 2),
+			want: encoder.Tensor{Shape: []int64{1, 1, 2, 2}, F32: []float32{6, 8, 14, 16}},
+			note: `MaxPool "pool"`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			xDims := make([]int64, len(tt.in.Shape))
+			copy(xDims, tt.in.Shape)
+			xDims[0] = -1
+			path := buildModel(t, tt.nodes, []pbField{valueInfo("x", dtFloat, xDims...)}, []pbField{tt.out})
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, err := rewriteModel(data)
+			if err != nil {
+				t.Fatalf("rewriteModel: %v", err)
+			}
+			if len(notes) != 1 || !strings.Contains(notes[0], tt.note) {
+				t.Errorf("rewriteModel notes = %q, want one about %s", notes, tt.note)
+			}
+			got := runModel(t, path, tt.in, "y")
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRewriteLeavesOthersAlone: a Flatten below the input rank (as in CLIP
+// text's pooling) and dilations other than 1 must not be rewritten.
+func TestRewriteLeavesOthersAlone(t *testing.T) {
+	path := buildModel(t, []pbMsg{
+		makeNode("Flatten", "flat", []string{"x"}, []string{"f"}, makeIntAttr("axis", 2)),
+		makeNode("MaxPool", "pool", []string{"x"}, []string{"y"}, makeIntsAttr("kernel_shape", 2), makeIntsAttr("dilations", 2)),
+	}, []pbField{valueInfo("x", dtFloat, -1, 3, 4)}, []pbField{valueInfo("f", dtFloat, -1, 4)})
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, notes, err := rewriteModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 0 || !bytes.Equal(out, data) {
+		t.Errorf("rewriteModel changed the model: %q", notes)
+	}
+}
+
+// TestRewriteFixtures pins which rewrites each fixture needs, and checks
+// that parsing and re-marshalling a model is byte-exact, so untouched
+// fields (weights) survive.
+func TestRewriteFixtures(t *testing.T) {
+	tests := []struct {
+		model string
+		want  map[string]int // rewritten nodes by op
+	}{
+		{"resnet-tiny/model.onnx", map[string]int{"MaxPool": 1, "Conv": 20}},
+		{"distilbert-tiny/model.onnx", map[string]int{"ConstantOfShape": 1, "Flatten": 1}},
+		{"clip-tiny/text_model.onnx", map[string]int{"ConstantOfShape": 1, "Flatten": 1}},
+		{"clip-tiny/vision_model.onnx", map[string]int{"Conv": 1}}, // the 16x16 patch embedding
+	}
+	for _, tt := range tests {
+		t.Run(tt.model, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(encodertest.SiblingDir, tt.model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := parseMsg(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(m.marshal(), data) {
+				t.Errorf("parse+marshal is not byte-exact")
+			}
+			_, notes, err := rewriteModel(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]int{}
+			for _, n := range notes {
+				got[strings.Fields(n)[0]]++
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("rewrites (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestUnsupportedModel: a model onnx-gomlx cannot build is refused at Open
+// with one line naming the operator and suggesting --backend ort.
+func TestUnsupportedModel(t *testing.T) {
+	x := []pbField{valueInfo("x", dtFloat, -1, 3)}
+	y := []pbField{valueInfo("y", dtFloat, -1, 3)}
+	tests := []struct {
+		name  string
+		nodes []pbMsg
+		want  string
+	}{
+		{"unknown op", []pbMsg{makeNode("Hardmax", "hm", []string{"x"}, []string{"y"})}, `node "hm" uses ONNX operator Hardmax`},
+		{"op in subgraph", []pbMsg{makeNode("If", "if", []string{"x"}, []string{"y"}, pbMsg{
+			strField(fAttrName, "then_branch"), varintField(fAttrType, 5),
+			msgField(fAttrG, pbMsg{msgField(fGraphNode, makeNode("Det", "det", []string{"x"}, []string{"y"}))}),
+		})}, `node "det" uses ONNX operator Det`},
+		{"MaxPool ceil_mode", []pbMsg{makeNode("MaxPool", "pool", []string{"x"}, []string{"y"}, makeIntsAttr("kernel_shape", 2), makeIntAttr("ceil_mode", 1))},
+			`node "pool" uses ONNX operator MaxPool with ceil_mode=1`},
+		{"MaxPool dilations", []pbMsg{makeNode("MaxPool", "pool", []string{"x"}, []string{"y"}, makeIntsAttr("kernel_shape", 2), makeIntsAttr("dilations", 2))},
+			`node "pool" uses ONNX operator MaxPool with dilations=[2]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := buildModel(t, tt.nodes, x, y)
+			_, err := Runtime{}.Open(path, encoder.SessionOptions{})
+			if !errors.Is(err, encoder.ErrUnsupportedModel) {
+				t.Fatalf("Open: %v, want an error wrapping ErrUnsupportedModel", err)
+			}
+			msg := err.Error()
+			for _, want := range []string{tt.want, "model.onnx", "--backend ort"} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q lacks %q", msg, want)
+				}
+			}
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error spans lines: %q", msg)
+			}
+		})
+	}
+}
+
+func TestBucket(t *testing.T) {
+	for _, tt := range []struct{ n, want int }{{1, 1}, {2, 2}, {3, 4}, {5, 8}, {8, 8}, {9, 16}, {33, 64}, {64, 64}, {65, 128}, {200, 256}} {
+		if got := bucket(tt.n); got != tt.want {
+			t.Errorf("bucket(%d) = %d, want %d", tt.n, got, tt.want)
+		}
+	}
+}
+
+// directConv is the textbook NCHW convolution the rewrite must match.
+func directConv(x []float32, n, c, h, w int, wt []float32, k, kh, kw int, bias []float32, stride, pads [2]int, padEnd [2]int) ([]float32, int, int) {
+	ho := (h+pads[0]+padEnd[0]-kh)/stride[0] + 1
+	wo := (w+pads[1]+padEnd[1]-kw)/stride[1] + 1
+	out := make([]float32, n*k*ho*wo)
+	for b := range n {
+		for ko := range k {
+			for oy := range ho {
+				for ox := range wo {
+					var sum float32
+					if bias != nil {
+						sum = bias[ko]
+					}
+					for ci := range c {
+						for i := range kh {
+							for j := range kw {
+								y, xx := oy*stride[0]+i-pads[0], ox*stride[1]+j-pads[1]
+								if y < 0 || y >= h || xx < 0 || xx >= w {
+									continue
+								}
+								sum += x[((b*c+ci)*h+y)*w+xx] * wt[((ko*c+ci)*kh+i)*kw+j]
+							}
+						}
+					}
+					out[((b*k+ko)*ho+oy)*wo+ox] = sum
+				}
+			}
+		}
+	}
+	return out, ho, wo
+}
+
+// TestConvAsMatMul checks the im2col rewrite against a direct convolution
+// for the shapes ResNet uses: 1x1, strided 1x1, padded 3x3 (stride 1 and
+// 2), a 7x7 stem, plus asymmetric pads and no bias.
+func TestConvAsMatMul(t *testing.T) {
+	tests := []struct {
+		name         string
+		c, h, w      int
+		k, kh, kw    int
+		stride       [2]int
+		pads, padEnd [2]int
+		bias         bool
+	}{
+		{"1x1", 3, 5, 4, 2, 1, 1, [2]int{1, 1}, [2]int{}, [2]int{}, true},
+		{"1x1 stride 2", 3, 5, 4, 2, 1, 1, [2]int{2, 2}, [2]int{}, [2]int{}, false},
+		{"3x3 pad 1", 2, 6, 5, 3, 3, 3, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}, true},
+		{"3x3 stride 2 pad 1", 2, 7, 6, 3, 3, 3, [2]int{2, 2}, [2]int{1, 1}, [2]int{1, 1}, true},
+		{"7x7 stride 2 pad 3", 3, 11, 9, 2, 7, 7, [2]int{2, 2}, [2]int{3, 3}, [2]int{3, 3}, true},
+		{"2x3 asymmetric pads", 2, 5, 6, 2, 2, 3, [2]int{1, 2}, [2]int{1, 0}, [2]int{0, 2}, false},
+		{"2x3 patch embedding", 3, 4, 9, 5, 2, 3, [2]int{2, 3}, [2]int{}, [2]int{}, true},
+		{"9x9 patch embedding", 2, 9, 18, 3, 9, 9, [2]int{9, 9}, [2]int{}, [2]int{}, false},
+	}
+	for ti, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const n = 2
+			x := make([]float32, n*tt.c*tt.h*tt.w)
+			for i := range x {
+				x[i] = float32((i*7+ti)%13) - 6
+			}
+			wt := make([]float32, tt.k*tt.c*tt.kh*tt.kw)
+			for i := range wt {
+				wt[i] = float32((i*5+3)%11)/4 - 1
+			}
+			var bias []float32
+			ins := []string{"x", "W"}
+			inits := []pbMsg{append(float32Tensor([]int64{int64(tt.k), int64(tt.c), int64(tt.kh), int64(tt.kw)}, wt...), strField(fTensorName, "W"))}
+			if tt.bias {
+				bias = make([]float32, tt.k)
+				for i := range bias {
+					bias[i] = float32(i) + 0.5
+				}
+				ins = append(ins, "B")
+				inits = append(inits, append(float32Tensor([]int64{int64(tt.k)}, bias...), strField(fTensorName, "B")))
+			}
+			want, ho, wo := directConv(x, n, tt.c, tt.h, tt.w, wt, tt.k, tt.kh, tt.kw, bias, tt.stride, tt.pads, tt.padEnd)
+			conv := makeNode("Conv", "conv", ins, []string{"y"},
+				makeIntsAttr("kernel_shape", int64(tt.kh), int64(tt.kw)),
+				makeIntsAttr("strides", int64(tt.stride[0]), int64(tt.stride[1])),
+				makeIntsAttr("pads", int64(tt.pads[0]), int64(tt.pads[1]), int64(tt.padEnd[0]), int64(tt.padEnd[1])))
+			path := buildModel(t, []pbMsg{conv},
+				[]pbField{valueInfo("x", dtFloat, -1, int64(tt.c), int64(tt.h), int64(tt.w))},
+				[]pbField{valueInfo("y", dtFloat, -1, int64(tt.k), int64(ho), int64(wo))}, inits...)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, notes, err := rewriteModel(data)
+			if err != nil || len(notes) != 1 {
+				t.Fatalf("rewriteModel: notes %q, err %v; want one Conv rewrite", notes, err)
+			}
+			if patch := strings.Contains(tt.name, "patch"); patch != strings.Contains(notes[0], "patch embedding") {
+				t.Errorf("rewriteModel note %q, want patch embedding: %v", notes[0], patch)
+			}
+			got := runModel(t, path, encoder.Tensor{Shape: []int64{n, int64(tt.c), int64(tt.h), int64(tt.w)}, F32: x}, "y")
+			wantT := encoder.Tensor{Shape: []int64{n, int64(tt.k), int64(ho), int64(wo)}, F32: want}
+			if _, _, err := encodertest.Compare(got, wantT, 1e-5); err != nil {
+				t.Errorf("conv as matmul: %v", err)
+			}
+		})
+	}
+}
