@@ -10,19 +10,15 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/reel"
-	"github.com/reelmatch/reelmatch/internal/safetensors"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
-const pretrainedTestdata = "../../internal/encoder/pretrained/testdata"
-
+// goldenRow is one row of a [N, D] tensor of a golden fixture file
+// (reeltest.Golden), e.g. "distilbert-tiny/golden.safetensors".
 func goldenRow(t *testing.T, file, tensor string, row int) []float32 {
 	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join(pretrainedTestdata, "golden", file+".safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := f.Tensor(tensor)
+	x, err := reeltest.Golden(t, file).Tensor(tensor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +39,16 @@ func maxRelDiff(got, want []float32) float64 {
 
 func TestEncodeGolden(t *testing.T) {
 	isolateCaches(t)
+	models := reeltest.Models(t)
 	// The first golden intro of the wordpiece batch, and the poster that is
 	// row 1 of the resnet golden ("images" metadata order).
 	const intro = "A cowboy doll is profoundly threatened and jealous when a new spaceman figure supplants him as top toy in a boy's room."
-	poster := filepath.Join(pretrainedTestdata, "images", "poster_rgb.png")
+	poster := reeltest.Fixture(t, "images/poster_rgb.png")
+	const (
+		distilbert = "distilbert-tiny/golden.safetensors"
+		resnet     = "resnet-tiny/golden.safetensors"
+		clip       = "clip-tiny/golden.safetensors"
+	)
 	tests := []struct {
 		name    string
 		args    []string
@@ -54,15 +56,15 @@ func TestEncodeGolden(t *testing.T) {
 		tol     float64
 		backend string
 	}{
-		{"distilbert cls ort", []string{"--encoder", "resnet50-distilbert", "--text", intro}, goldenRow(t, "distilbert", "cls", 0), 1e-4, "ort"},
-		{"distilbert cls go", []string{"--encoder", "resnet50-distilbert", "--text", intro}, goldenRow(t, "distilbert", "cls", 0), 1e-4, "go"},
-		{"resnet seed ort", []string{"--encoder", "resnet50-distilbert", "--image", poster}, goldenRow(t, "resnet", "seed_features", 1), 2e-2, "ort"},
-		{"resnet torchvision ort", []string{"--encoder", "resnet50-distilbert", "--image-prep", "torchvision", "--image", poster}, goldenRow(t, "resnet", "tv_features", 1), 2e-2, "ort"},
-		{"clip image go", []string{"--encoder", "clip-vit-b32", "--image", poster}, goldenRow(t, "clip", "image_embeds", 0), 1e-4, "go"},
+		{"distilbert cls ort", []string{"--encoder", "resnet50-distilbert", "--text", intro}, goldenRow(t, distilbert, "cls", 0), 1e-4, "ort"},
+		{"distilbert cls go", []string{"--encoder", "resnet50-distilbert", "--text", intro}, goldenRow(t, distilbert, "cls", 0), 1e-4, "go"},
+		{"resnet seed ort", []string{"--encoder", "resnet50-distilbert", "--image", poster}, goldenRow(t, resnet, "seed_features", 1), 2e-2, "ort"},
+		{"resnet torchvision ort", []string{"--encoder", "resnet50-distilbert", "--image-prep", "torchvision", "--image", poster}, goldenRow(t, resnet, "tv_features", 1), 2e-2, "ort"},
+		{"clip image go", []string{"--encoder", "clip-vit-b32", "--image", poster}, goldenRow(t, clip, "image_embeds", 0), 1e-4, "go"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append([]string{"--json", "encode", "--models", pretrainedModels, "--backend", tc.backend}, tc.args...)
+			args := append([]string{"--json", "encode", "--models", models, "--backend", tc.backend}, tc.args...)
 			stdout, stderr, code := runCLI(t, args...)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -83,7 +85,7 @@ func TestEncodeGolden(t *testing.T) {
 
 func TestEncodePlainOutput(t *testing.T) {
 	isolateCaches(t)
-	stdout, stderr, code := runCLI(t, "encode", "--encoder", "clip-vit-b32", "--models", pretrainedModels, "--backend", "ort", "--text", "a cowboy doll")
+	stdout, stderr, code := runCLI(t, "encode", "--encoder", "clip-vit-b32", "--models", reeltest.Models(t), "--backend", "ort", "--text", "a cowboy doll")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -104,7 +106,8 @@ func TestEncodePlainOutput(t *testing.T) {
 func TestEncodeErrors(t *testing.T) {
 	isolateCaches(t)
 	empty := t.TempDir()
-	poster := filepath.Join(pretrainedTestdata, "images", "poster_rgb.png")
+	models := reeltest.Models(t)
+	poster := reeltest.Fixture(t, "images/poster_rgb.png")
 	tests := []struct {
 		name     string
 		args     []string
@@ -117,7 +120,7 @@ func TestEncodeErrors(t *testing.T) {
 		{"builtin without work", []string{"--encoder", "builtin", "--text", "x"}, exitUsage, "pass --work WORK"},
 		{"bad text input", []string{"--encoder", "clip-vit-b32", "--text", "x", "--text-input", "lemmas"}, exitUsage, "--text-input"},
 		{"models missing", []string{"--encoder", "clip-vit-b32", "--models", empty, "--text", "x"}, exitFailure, "reelmatch models pull clip-vit-b32"},
-		{"image missing", []string{"--encoder", "clip-vit-b32", "--models", pretrainedModels, "--image", filepath.Join(empty, "x.png")}, exitFailure, "x.png"},
+		{"image missing", []string{"--encoder", "clip-vit-b32", "--models", models, "--image", filepath.Join(empty, "x.png")}, exitFailure, "x.png"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,13 +139,14 @@ func TestEncodeErrors(t *testing.T) {
 // intro, the vector embed stored for it: same text preparation, same
 // fitted state.
 func TestEncodeMatchesEmbed(t *testing.T) {
+	models := reeltest.Models(t)
 	tests := []struct {
 		encoder string
 		extra   []string
 	}{
 		{"builtin", nil},
-		{"clip-vit-b32", []string{"--models", pretrainedModels, "--backend", "ort"}},
-		{"resnet50-distilbert", []string{"--models", pretrainedModels, "--backend", "ort", "--text-input", "clean"}},
+		{"clip-vit-b32", []string{"--models", models, "--backend", "ort"}},
+		{"resnet50-distilbert", []string{"--models", models, "--backend", "ort", "--text-input", "clean"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.encoder, func(t *testing.T) {

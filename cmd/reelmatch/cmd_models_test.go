@@ -11,12 +11,8 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 	"github.com/reelmatch/reelmatch/internal/hub/hubtest"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
-
-// pretrainedModels is the tiny-fixture models folder the pretrained
-// package's tests assemble (one folder per preset); the CLI tests reuse it
-// rather than keep a second copy.
-const pretrainedModels = "../../internal/encoder/pretrained/testdata/models"
 
 // isolateCaches keeps the pretrained encoders' file-digest cache (under
 // $XDG_CACHE_HOME) and the default models cache out of the user's home.
@@ -34,9 +30,10 @@ func serveCLIP(t *testing.T) *hubtest.Hub {
 	t.Helper()
 	isolateCaches(t)
 	h := hubtest.New(t)
+	models := reeltest.Models(t)
 	p, _ := pretrained.LookupPreset(pretrained.PresetCLIP)
 	for _, f := range p.Files {
-		b, err := os.ReadFile(filepath.Join(pretrainedModels, p.Name, filepath.FromSlash(f.Path)))
+		b, err := os.ReadFile(filepath.Join(models, p.Name, filepath.FromSlash(f.Path)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -125,7 +122,7 @@ func TestModelsPullThenEncode(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := enc(dir), enc(pretrainedModels); got != want {
+	if got, want := enc(dir), enc(reeltest.Models(t)); got != want {
 		t.Errorf("encoding with pulled models %q, with fixtures %q", got, want)
 	}
 }
@@ -166,7 +163,7 @@ func TestModelsPullErrors(t *testing.T) {
 
 func TestModelsListTable(t *testing.T) {
 	isolateCaches(t)
-	stdout, _, code := runCLI(t, "models", "list", "--dir", pretrainedModels)
+	stdout, _, code := runCLI(t, "models", "list", "--dir", reeltest.Models(t))
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}

@@ -16,11 +16,14 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/hub/hubtest"
 	"github.com/reelmatch/reelmatch/internal/progress"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
-func readTestdata(t testing.TB, name string) []byte {
+// readFixture returns a file of the repository's golden fixtures (see
+// reeltest.Fixture): real ONNX and JSON bytes to serve from the fake hub.
+func readFixture(t testing.TB, rel string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(reeltest.Fixture(t, rel))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,8 +40,8 @@ func testClient(h *hubtest.Hub, token string) *Client {
 }
 
 func TestDownloadFull(t *testing.T) {
-	onnx := readTestdata(t, "model.onnx")
-	cfg := readTestdata(t, "preprocessor_config.json")
+	onnx := readFixture(t, "resnet-tiny/model.onnx")
+	cfg := readFixture(t, "clip-tiny/preprocessor_config.json")
 	tests := []struct {
 		name, path string
 		data       []byte
@@ -89,7 +92,7 @@ func TestDownloadFull(t *testing.T) {
 }
 
 func TestDownloadResume(t *testing.T) {
-	data := readTestdata(t, "model.onnx")
+	data := readFixture(t, "resnet-tiny/model.onnx")
 	tests := []struct {
 		name        string
 		have        int
@@ -134,7 +137,7 @@ func TestDownloadResume(t *testing.T) {
 }
 
 func TestDownloadInterruptedThenResumed(t *testing.T) {
-	data := readTestdata(t, "model.onnx")
+	data := readFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
 	h.CutNextAfter(200_000)
@@ -163,7 +166,7 @@ func TestDownloadInterruptedThenResumed(t *testing.T) {
 }
 
 func TestDownloadChecksumMismatch(t *testing.T) {
-	data := readTestdata(t, "model.onnx")
+	data := readFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Corrupt(true)
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
@@ -180,7 +183,7 @@ func TestDownloadChecksumMismatch(t *testing.T) {
 }
 
 func TestDownloadErrors(t *testing.T) {
-	cfg := readTestdata(t, "preprocessor_config.json")
+	cfg := readFixture(t, "clip-tiny/preprocessor_config.json")
 	tests := []struct {
 		name      string
 		token     string
@@ -213,7 +216,7 @@ func TestDownloadErrors(t *testing.T) {
 }
 
 func TestHeadFollowsRenamedRepo(t *testing.T) {
-	data := readTestdata(t, "model.onnx")
+	data := readFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Renamed["old/model"] = "org/model"
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
@@ -228,7 +231,7 @@ func TestHeadFollowsRenamedRepo(t *testing.T) {
 }
 
 func TestNewClientFromEnvironment(t *testing.T) {
-	data := readTestdata(t, "preprocessor_config.json")
+	data := readFixture(t, "clip-tiny/preprocessor_config.json")
 	h := hubtest.New(t)
 	h.Token = "tok"
 	h.Add("org/model", "main", "preprocessor_config.json", data, false)
@@ -281,7 +284,7 @@ func TestCacheRoot(t *testing.T) {
 }
 
 func TestDownloadDrawsProgress(t *testing.T) {
-	data := readTestdata(t, "model.onnx")
+	data := readFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
 	var bar bytes.Buffer

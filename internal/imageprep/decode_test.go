@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // levelDiff compares two decoded images as Apply sees them (8-bit RGB,
@@ -41,6 +43,21 @@ func rgb(p plane) []uint8 {
 	return out
 }
 
+// clipConfig is the tiny CLIP fixture's preprocessor_config.json.
+const clipConfig = "clip-tiny/preprocessor_config.json"
+
+// testPath resolves a test image: "images/<name>" is one of the four
+// fixture posters in the repository's golden fixtures (reeltest.Fixture),
+// shared with other packages; anything else is in this package's testdata
+// (made from them by testdata/gen.sh).
+func testPath(t testing.TB, rel string) string {
+	t.Helper()
+	if strings.HasPrefix(rel, "images/") {
+		return reeltest.Fixture(t, rel)
+	}
+	return filepath.Join("testdata", filepath.FromSlash(rel))
+}
+
 func decodeFile(t testing.TB, path string) image.Image {
 	t.Helper()
 	img, err := Decode(path)
@@ -69,23 +86,23 @@ func TestDecodeVariants(t *testing.T) {
 		{"decode/s440.jpg", "decode/s440.jpg.want.png", 3, 0.1, "*image.YCbCr"},
 		{"decode/gray.jpg", "decode/gray.jpg.want.png", 2, 0.1, "*image.Gray"},
 		{"decode/cmyk.jpg", "decode/cmyk.jpg.want.png", 4, 0.6, "*image.CMYK"},
-		{"poster_rgb.jpg", "decode/poster_rgb.jpg.want.png", 3, 0.1, "*image.YCbCr"},
-		{"decode/lossless.webp", "poster_rgb.png", 0, 0, "*image.NRGBA"},
+		{"images/poster_rgb.jpg", "decode/poster_rgb.jpg.want.png", 3, 0.1, "*image.YCbCr"},
+		{"decode/lossless.webp", "images/poster_rgb.png", 0, 0, "*image.NRGBA"},
 		{"decode/lossy.webp", "decode/lossy.webp.want.png", 0, 0, "*image.NRGBA"},
-		{"decode/rgb16.png", "poster_rgb.png", 0, 0, "*image.RGBA64"},
-		{"decode/gray16.png", "square_gray.png", 0, 0, "*image.Gray16"},
+		{"decode/rgb16.png", "images/poster_rgb.png", 0, 0, "*image.RGBA64"},
+		{"decode/gray16.png", "images/square_gray.png", 0, 0, "*image.Gray16"},
 		{"decode/palette.png", "decode/palette.png.want.png", 0, 0, "*image.Paletted"},
 		{"decode/poster.gif", "decode/poster.gif.want.png", 0, 0, "*image.Paletted"},
-		{"tall_rgba.png", "tall_rgba.png", 0, 0, "*image.NRGBA"},
-		{"square_gray.png", "square_gray.png", 0, 0, "*image.Gray"},
+		{"images/tall_rgba.png", "images/tall_rgba.png", 0, 0, "*image.NRGBA"},
+		{"images/square_gray.png", "images/square_gray.png", 0, 0, "*image.Gray"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			got := decodeFile(t, filepath.Join("testdata", tt.file))
+			got := decodeFile(t, testPath(t, tt.file))
 			if typ := typeName(got); typ != tt.wantType {
 				t.Errorf("decoded as %s, want %s", typ, tt.wantType)
 			}
-			maxD, mean := levelDiff(t, got, decodeFile(t, filepath.Join("testdata", tt.want)))
+			maxD, mean := levelDiff(t, got, decodeFile(t, testPath(t, tt.want)))
 			t.Logf("max %d levels, mean %.3f", maxD, mean)
 			if maxD > tt.maxLevels || mean > tt.maxMean {
 				t.Errorf("differs from %s by max %d levels (tolerance %d), mean %.3f (tolerance %.3f)", tt.want, maxD, tt.maxLevels, mean, tt.maxMean)
@@ -192,11 +209,11 @@ func tiffWith(o byte) []byte {
 }
 
 func TestDecodeErrors(t *testing.T) {
-	jpg, err := os.ReadFile("testdata/poster_rgb.jpg")
+	jpg, err := os.ReadFile(testPath(t, "images/poster_rgb.jpg"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pngb, err := os.ReadFile("testdata/poster_rgb.png")
+	pngb, err := os.ReadFile(testPath(t, "images/poster_rgb.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +276,7 @@ func hugeJPEGHeader(h1, h0, w1, w0 byte) []byte {
 
 // TestSniffNotExtension: a PNG named .jpg decodes as PNG.
 func TestSniffNotExtension(t *testing.T) {
-	b, err := os.ReadFile("testdata/poster_rgb.png")
+	b, err := os.ReadFile(testPath(t, "images/poster_rgb.png"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +285,7 @@ func TestSniffNotExtension(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := decodeFile(t, path)
-	if d, _ := levelDiff(t, got, decodeFile(t, "testdata/poster_rgb.png")); d != 0 {
+	if d, _ := levelDiff(t, got, decodeFile(t, testPath(t, "images/poster_rgb.png"))); d != 0 {
 		t.Errorf("differs by %d levels", d)
 	}
 	if diff := cmp.Diff("png", Format(b)); diff != "" {

@@ -5,15 +5,19 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // FuzzDecodeBytes feeds arbitrary bytes to DecodeBytes: it must return an
 // image or an error, never panic, and any image must go through a recipe.
-// The seed corpus is every test image, whole and cut short; go test runs
-// it as a regular test.
+// The seed corpus is every test image (the fixture posters and this
+// package's testdata), whole and cut short; go test runs it as a regular
+// test.
 func FuzzDecodeBytes(f *testing.F) {
 	var files []string
-	for _, pat := range []string{"testdata/*.*", "testdata/decode/*", "testdata/orient/*"} {
+	fixtures := filepath.Join(reeltest.Fixture(f, "images"), "*")
+	for _, pat := range []string{fixtures, "testdata/*.*", "testdata/decode/*", "testdata/orient/*"} {
 		m, err := filepath.Glob(pat)
 		if err != nil {
 			f.Fatal(err)

@@ -17,26 +17,26 @@ import (
 	"testing"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
-	"github.com/reelmatch/reelmatch/internal/safetensors"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
-// The golden pixel tensors (shared/fixtures resnet-tiny/golden.safetensors
-// seed_pixels and tv_pixels, clip-tiny/golden.safetensors pixel_values)
-// take 5 MB as float32. Every value in them is a uint8 level v run
+// The golden pixel tensors (the fixtures' resnet-tiny seed_pixels and
+// tv_pixels, split off from golden.safetensors, and clip-tiny/golden.safetensors
+// pixel_values) take 5 MB as float32. Every value in them is a uint8 level v run
 // through the reference's normalisation, so testdata/golden keeps the
 // levels as PNGs (150 kB) plus the SHA-256 of each original float32 slice:
 // TestGolden rebuilds the float32 tensor from the levels with the
 // reference's formula and checks the hash, so what the recipes are
 // compared with is, bit for bit, the fixture.
-var goldenFrom = flag.String("golden-from", "", "rewrite testdata/golden from this shared/fixtures folder")
+var updateGolden = flag.Bool("update-golden", false, "rewrite testdata/golden from the repository's golden fixtures")
 
 // goldenSet is one golden tensor: which recipe made it, from which
 // images (in the tensor's order), and how the reference normalised.
 type goldenSet struct {
 	Name   string   // file name stem in testdata/golden
-	File   string   // fixture file, relative to shared/fixtures
+	File   string   // golden fixture file (reeltest.Golden)
 	Tensor string   // tensor name in File
-	Images []string // testdata/<image>.png, in batch order
+	Images []string // fixture images/<image>.png, in batch order
 	// Fused: (v - mean·255)/(std·255) as HF's fast processors compute;
 	// else (v/255 - mean)/std as torchvision's ToTensor + Normalize.
 	Fused     bool
@@ -68,7 +68,7 @@ var goldenSets = []goldenSet{
 		Mean:   [3]float64{0.48145466, 0.4578275, 0.40821073}, Std: [3]float64{0.26862954, 0.26130258, 0.27577711},
 		recipe: func(t testing.TB) Recipe {
 			t.Helper()
-			r, err := FromCLIPConfig("testdata/clip_preprocessor_config.json")
+			r, err := FromCLIPConfig(reeltest.Fixture(t, clipConfig))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,13 +156,10 @@ func readHashes(t testing.TB) goldenHashes {
 }
 
 // writeGolden converts the fixtures into testdata/golden.
-func writeGolden(t *testing.T, from string) {
+func writeGolden(t *testing.T) {
 	hashes := goldenHashes{}
 	for _, g := range goldenSets {
-		f, err := safetensors.ReadFile(filepath.Join(from, g.File))
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := reeltest.Golden(t, g.File)
 		ten, err := f.Tensor(g.Tensor)
 		if err != nil {
 			t.Fatal(err)

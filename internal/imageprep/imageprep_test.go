@@ -31,8 +31,8 @@ func stats(t testing.TB, got, want []float32) (maxAbs, mean float64) {
 }
 
 func TestGolden(t *testing.T) {
-	if *goldenFrom != "" {
-		writeGolden(t, *goldenFrom)
+	if *updateGolden {
+		writeGolden(t)
 	}
 	hashes := readHashes(t)
 	for _, g := range goldenSets {
@@ -40,7 +40,7 @@ func TestGolden(t *testing.T) {
 		for _, name := range g.Images {
 			t.Run(g.Name+"/"+name, func(t *testing.T) {
 				want := loadGolden(t, g, name, hashes)
-				img, err := Decode(filepath.Join("testdata", name+".png"))
+				img, err := Decode(testPath(t, "images/"+name+".png"))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -75,7 +75,7 @@ func TestGoldenJPEG(t *testing.T) {
 		r := g.recipe(t)
 		for _, name := range g.Images {
 			t.Run(g.Name+"/"+name, func(t *testing.T) {
-				img, err := Decode(filepath.Join("testdata", name+".jpg"))
+				img, err := Decode(testPath(t, "images/"+name+".jpg"))
 				if err != nil {
 					t.Fatal(err)
 				}

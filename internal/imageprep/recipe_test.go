@@ -7,10 +7,12 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 func TestFromCLIPConfig(t *testing.T) {
-	got, err := FromCLIPConfig("testdata/clip_preprocessor_config.json")
+	got, err := FromCLIPConfig(reeltest.Fixture(t, clipConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ func TestSizeAndShape(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	clip, err := FromCLIPConfig("testdata/clip_preprocessor_config.json")
+	clip, err := FromCLIPConfig(reeltest.Fixture(t, clipConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +196,7 @@ func TestCMYKToRGB(t *testing.T) {
 // TestApplyIntoMatchesApply: filling one slot of a batch buffer gives
 // Apply's values.
 func TestApplyIntoMatchesApply(t *testing.T) {
-	img := decodeFile(t, "testdata/poster_rgb.jpg")
+	img := decodeFile(t, testPath(t, "images/poster_rgb.jpg"))
 	r := Seed()
 	batch := make([]float32, 2*3*224*224)
 	r.ApplyInto(batch[3*224*224:], img)

@@ -2,4 +2,10 @@
 // encoders with deterministic vectors, fixture loaders and a headless
 // Chromium for end-to-end page tests (chromedp). Only tests import it, so
 // the browser dependency never reaches the binary.
+//
+// The golden fixtures live once, in testdata/fixtures at the module root
+// (its README says where each file comes from). Fixture finds a file there
+// from any package's test, Golden reads a golden safetensors file together
+// with the parts split off to keep files under 4 MiB, and Models lays the
+// tiny models out as the pretrained encoders' models folder.
 package reeltest

@@ -18,7 +18,8 @@
 // <|endoftext|>, as openai/CLIP's clip.tokenize gives fixed 77-token rows).
 // A Tokenizer from Load is immutable, so Encode, Chunks and Pad are safe
 // for concurrent use. Results match transformers' AutoTokenizer on all 26
-// golden strings of each model (testdata/*_golden.json), token for token.
+// golden strings of each model (testdata/fixtures/tokenizers/*_golden.json
+// at the module root), token for token.
 //
 // # Why hand-written
 //

@@ -13,16 +13,30 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
-// Paths of the hub files and the goldens made with transformers'
-// AutoTokenizer (see /work/shared/fixtures/README.md, copied here).
+// The hub files and the goldens made with transformers' AutoTokenizer, as
+// paths in the repository's golden fixtures (reeltest.Fixture; see
+// testdata/fixtures/README.md at the module root). Each tokenizer.json has
+// its tokenizer_config.json beside it, as on the hub.
 const (
-	bertJSON   = "testdata/distilbert-base-uncased/tokenizer.json"
-	clipJSON   = "testdata/clip-vit-base-patch32/tokenizer.json"
-	bertGolden = "testdata/wordpiece_golden.json"
-	clipGolden = "testdata/clip_bpe_golden.json"
+	bertJSON   = "tokenizers/distilbert-base-uncased/tokenizer.json"
+	clipJSON   = "tokenizers/clip-vit-base-patch32/tokenizer.json"
+	bertGolden = "tokenizers/wordpiece_golden.json"
+	clipGolden = "tokenizers/clip_bpe_golden.json"
 )
+
+// readFixture returns the bytes of a fixture file.
+func readFixture(tb testing.TB, rel string) []byte {
+	tb.Helper()
+	data, err := os.ReadFile(reeltest.Fixture(tb, rel))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
+}
 
 type golden struct {
 	MaxLength int `json:"max_length"`
@@ -38,15 +52,12 @@ type golden struct {
 	} `json:"batch"`
 }
 
-func readGolden(tb testing.TB, path string) golden {
+// readGolden reads a golden fixture (bertGolden, clipGolden).
+func readGolden(tb testing.TB, rel string) golden {
 	tb.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	var g golden
-	if err := json.Unmarshal(data, &g); err != nil {
-		tb.Fatalf("%s: %v", path, err)
+	if err := json.Unmarshal(readFixture(tb, rel), &g); err != nil {
+		tb.Fatalf("%s: %v", rel, err)
 	}
 	return g
 }
@@ -54,16 +65,17 @@ func readGolden(tb testing.TB, path string) golden {
 // loaded caches tokenizers across tests: the CLIP file is 3.6 MB of JSON.
 var loaded sync.Map
 
-func mustLoad(tb testing.TB, path string) Tokenizer {
+// mustLoad loads a fixture tokenizer (bertJSON, clipJSON) once per process.
+func mustLoad(tb testing.TB, rel string) Tokenizer {
 	tb.Helper()
-	if tk, ok := loaded.Load(path); ok {
+	if tk, ok := loaded.Load(rel); ok {
 		return tk.(Tokenizer)
 	}
-	tk, err := Load(path)
+	tk, err := Load(reeltest.Fixture(tb, rel))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	loaded.Store(path, tk)
+	loaded.Store(rel, tk)
 	return tk
 }
 
@@ -285,13 +297,10 @@ func writeTokenizer(t *testing.T, tokenizerJSON []byte, config string) string {
 	return path
 }
 
-// editJSON decodes the file at path, lets edit change it, and encodes it.
-func editJSON(t *testing.T, path string, edit func(m map[string]any)) []byte {
+// editJSON decodes a fixture JSON file, lets edit change it, and encodes it.
+func editJSON(t *testing.T, rel string, edit func(m map[string]any)) []byte {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := readFixture(t, rel)
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
@@ -324,10 +333,7 @@ func TestLoadErrors(t *testing.T) {
 		model := m["model"].(map[string]any)
 		model["merges"] = append(model["merges"].([]any), []any{"zzqq", "xxyy"})
 	}), "")
-	bertRaw, err := os.ReadFile(bertJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bertRaw := readFixture(t, bertJSON)
 	badConfig := writeTokenizer(t, bertRaw, `{"model_max_length": "many"}`)
 	badPad := writeTokenizer(t, bertRaw, `{"pad_token": "[NOPE]"}`)
 	tests := []struct {
@@ -364,14 +370,7 @@ func TestLoadErrors(t *testing.T) {
 // TestLoadConfig checks what tokenizer_config.json changes: without it the
 // model defaults hold; with it its window and padding apply.
 func TestLoadConfig(t *testing.T) {
-	bertRaw, err := os.ReadFile(bertJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clipRaw, err := os.ReadFile(clipJSON)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bertRaw, clipRaw := readFixture(t, bertJSON), readFixture(t, clipJSON)
 	tests := []struct {
 		name       string
 		raw        []byte

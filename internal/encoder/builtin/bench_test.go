@@ -65,3 +65,18 @@ func BenchmarkBuiltinFit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBuiltinImageBlocks measures each feature block alone on a
+// prepared 300x450 poster (the resize and colour conversion are shared
+// and measured by BenchmarkBuiltinImage).
+func BenchmarkBuiltinImageBlocks(b *testing.B) {
+	f := newFrame(resize(testPoster(300, 450)))
+	for _, blk := range blocks {
+		b.Run(blk.name, func(b *testing.B) {
+			out := make([]float32, 0, blk.n)
+			for b.Loop() {
+				out = blk.fn(out[:0], f)
+			}
+		})
+	}
+}

@@ -151,7 +151,21 @@ var imageDim = func() int {
 }()
 
 func features(img image.Image) []float32 {
-	small := resize(img)
+	f := newFrame(resize(img))
+	out := make([]float32, 0, imageDim)
+	for _, b := range blocks {
+		before := len(out)
+		out = b.fn(out, f)
+		if len(out)-before != b.n { // a recipe edit that forgot a length constant
+			panic(fmt.Sprintf("builtin: image block %s has %d values, want %d", b.name, len(out)-before, b.n))
+		}
+	}
+	return out
+}
+
+// newFrame converts the resized poster to every colour space the blocks
+// read and computes its gradients.
+func newFrame(small *image.RGBA) *frame {
 	p := new(pixels)
 	for i := range gridW * gridH {
 		r8, g8, b8 := small.Pix[4*i], small.Pix[4*i+1], small.Pix[4*i+2]
@@ -163,15 +177,7 @@ func features(img image.Image) []float32 {
 	}
 	f := &frame{pixels: p}
 	f.mag, f.orient = sobel(p)
-	out := make([]float32, 0, imageDim)
-	for _, b := range blocks {
-		before := len(out)
-		out = b.fn(out, f)
-		if len(out)-before != b.n { // a recipe edit that forgot a length constant
-			panic(fmt.Sprintf("builtin: image block %s has %d values, want %d", b.name, len(out)-before, b.n))
-		}
-	}
-	return out
+	return f
 }
 
 // hsv converts sRGB in [0,1] to hue in [0,6), saturation and value.

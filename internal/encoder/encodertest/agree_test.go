@@ -11,5 +11,5 @@ import (
 // TestRuntimesAgree checks that ONNX Runtime and the pure-Go backend give
 // the same outputs on every fixture model.
 func TestRuntimesAgree(t *testing.T) {
-	encodertest.Agree(t, ort.Runtime{}, gomlx.Runtime{}, "testdata")
+	encodertest.Agree(t, ort.Runtime{}, gomlx.Runtime{})
 }

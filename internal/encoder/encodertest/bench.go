@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // BenchEnv names the folder of real-size random-weight models written by
@@ -31,8 +32,8 @@ type BenchModel struct {
 }
 
 // BenchModels returns the real-size models from $REELMATCH_BENCH_MODELS,
-// or the tiny fixtures from fixtureDir when it is unset, and logs which.
-func BenchModels(b *testing.B, fixtureDir string) []BenchModel {
+// or the repository's tiny fixtures when it is unset, and logs which.
+func BenchModels(b *testing.B) []BenchModel {
 	b.Helper()
 	if dir := os.Getenv(BenchEnv); dir != "" {
 		b.Logf("real-size models from %s=%s", BenchEnv, dir)
@@ -49,12 +50,12 @@ func BenchModels(b *testing.B, fixtureDir string) []BenchModel {
 		}
 		return ms
 	}
-	b.Logf("%s unset: benchmarking the tiny fixtures in %s, not real-size models", BenchEnv, fixtureDir)
+	b.Logf("%s unset: benchmarking the tiny fixtures in %s, not real-size models", BenchEnv, reeltest.FixturesDir)
 	return []BenchModel{
-		{"resnet-tiny", filepath.Join(fixtureDir, "resnet-tiny/model.onnx"), "features", 224, 0, false},
-		{"clip-tiny-vision", filepath.Join(fixtureDir, "clip-tiny/vision_model.onnx"), "image_embeds", 64, 0, false},
-		{"distilbert-tiny", filepath.Join(fixtureDir, "distilbert-tiny/model.onnx"), "last_hidden_state", 0, 48, false},
-		{"clip-tiny-text", filepath.Join(fixtureDir, "clip-tiny/text_model.onnx"), "text_embeds", 0, 77, false},
+		{"resnet-tiny", reeltest.Fixture(b, "resnet-tiny/model.onnx"), "features", 224, 0, false},
+		{"clip-tiny-vision", reeltest.Fixture(b, "clip-tiny/vision_model.onnx"), "image_embeds", 64, 0, false},
+		{"distilbert-tiny", reeltest.Fixture(b, "distilbert-tiny/model.onnx"), "last_hidden_state", 0, 48, false},
+		{"clip-tiny-text", reeltest.Fixture(b, "clip-tiny/text_model.onnx"), "text_embeds", 0, 77, false},
 	}
 }
 

@@ -3,17 +3,12 @@ package encodertest
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"testing"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 )
-
-// SiblingDir is this package's testdata as seen from the test of a sibling
-// package (internal/encoder/ort, internal/encoder/gomlx), where `go test`
-// runs.
-const SiblingDir = "../encodertest/testdata"
 
 // Tolerance is the largest accepted difference between an output and its
 // golden, relative to the golden's largest magnitude: the fixtures' README
@@ -23,13 +18,16 @@ const Tolerance = 1e-4
 // Case is one golden check: feed Inputs to Model, expect Want at Output.
 type Case struct {
 	Name   string
-	Model  string // path of the .onnx file
+	Model  string // absolute path of the .onnx file
 	Inputs map[string]encoder.Tensor
 	Output string
 	Want   encoder.Tensor
 }
 
-// spec names a case's files and tensors: model input name -> golden tensor.
+// spec names a case's files (relative to the repository's fixtures folder,
+// see reeltest.Fixture) and tensors: model input name -> golden tensor. A
+// golden file is read with reeltest.Golden, so tensors split off into
+// "*_pixels.safetensors" siblings (seed_pixels, tv_pixels) are found too.
 type spec struct {
 	name, model, golden string
 	inputs              map[string]string
@@ -51,22 +49,18 @@ var specs = []spec{
 		map[string]string{"input_ids": "input_ids", "attention_mask": "attention_mask"}, "text_embeds", "text_embeds"},
 }
 
-// Cases loads every golden case from dir.
-func Cases(tb testing.TB, dir string) []Case {
+// Cases loads every golden case from the repository's fixtures.
+func Cases(tb testing.TB) []Case {
 	tb.Helper()
 	files := map[string]*safetensors.File{}
 	var cases []Case
 	for _, sp := range specs {
 		f, ok := files[sp.golden]
 		if !ok {
-			var err error
-			f, err = safetensors.ReadFile(filepath.Join(dir, sp.golden))
-			if err != nil {
-				tb.Fatalf("load golden: %v", err)
-			}
+			f = reeltest.Golden(tb, sp.golden)
 			files[sp.golden] = f
 		}
-		c := Case{Name: sp.name, Model: filepath.Join(dir, sp.model), Inputs: map[string]encoder.Tensor{}, Output: sp.output}
+		c := Case{Name: sp.name, Model: reeltest.Fixture(tb, sp.model), Inputs: map[string]encoder.Tensor{}, Output: sp.output}
 		for in, key := range sp.inputs {
 			c.Inputs[in] = tensor(tb, f, sp.golden, key)
 		}

@@ -3,6 +3,7 @@ package encodertest
 import (
 	"errors"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -10,17 +11,19 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
-// Run checks rt against every golden case in dir: declared inputs and
+// Run checks rt against every golden case (the repository's fixtures,
+// see Cases): declared inputs and
 // outputs, the full golden batch, each row alone (with its sequence
 // padding trimmed, so batch and sequence sizes vary), an odd batch of
 // three, and the errors Run must return for bad inputs.
-func Run(t *testing.T, rt encoder.Runtime, dir string) {
+func Run(t *testing.T, rt encoder.Runtime) {
 	if err := rt.Available(); err != nil {
 		t.Fatalf("%s: Available: %v", rt.Name(), err)
 	}
-	for _, c := range Cases(t, dir) {
+	for _, c := range Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			s := open(t, rt, c.Model)
 			checkInfo(t, s, c)
@@ -66,7 +69,7 @@ func Run(t *testing.T, rt encoder.Runtime, dir string) {
 			})
 		})
 	}
-	t.Run("errors", func(t *testing.T) { checkErrors(t, rt, dir) })
+	t.Run("errors", func(t *testing.T) { checkErrors(t, rt) })
 }
 
 // checkInfo compares the session's declared inputs and outputs with the case.
@@ -111,9 +114,9 @@ func checkInfo(t *testing.T, s encoder.Session, c Case) {
 
 // checkErrors feeds malformed inputs to the DistilBERT fixture; each must
 // fail with an error naming the offending tensor, never panic.
-func checkErrors(t *testing.T, rt encoder.Runtime, dir string) {
+func checkErrors(t *testing.T, rt encoder.Runtime) {
 	var c Case
-	for _, cc := range Cases(t, dir) {
+	for _, cc := range Cases(t) {
 		if cc.Name == "distilbert" {
 			c = cc
 		}
@@ -145,7 +148,7 @@ func checkErrors(t *testing.T, rt encoder.Runtime, dir string) {
 		})
 	}
 	t.Run("missing model", func(t *testing.T) {
-		s, err := rt.Open(dir+"/no-such-model.onnx", encoder.SessionOptions{})
+		s, err := rt.Open(filepath.Join(reeltest.Fixture(t, ""), "no-such-model.onnx"), encoder.SessionOptions{})
 		if s != nil {
 			t.Errorf("Open returned a non-nil session (%T) with error %v", s, err)
 		}
@@ -161,7 +164,7 @@ func checkErrors(t *testing.T, rt encoder.Runtime, dir string) {
 // Agree runs every golden case, and the same models on seeded random
 // inputs of other batch and sequence sizes, on both runtimes and checks
 // their outputs agree within Tolerance.
-func Agree(t *testing.T, a, b encoder.Runtime, dir string) {
+func Agree(t *testing.T, a, b encoder.Runtime) {
 	for _, rt := range []encoder.Runtime{a, b} {
 		if err := rt.Available(); err != nil {
 			t.Fatalf("%s: Available: %v", rt.Name(), err)
@@ -169,7 +172,7 @@ func Agree(t *testing.T, a, b encoder.Runtime, dir string) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	seen := map[string]bool{}
-	for _, c := range Cases(t, dir) {
+	for _, c := range Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			sa, sb := open(t, a, c.Model), open(t, b, c.Model)
 			inputs := []map[string]encoder.Tensor{c.Inputs}

@@ -15,7 +15,7 @@ import (
 //
 //	REELMATCH_BENCH_MODELS=/tmp/benchmodels go test -run '^$' -bench Run -benchtime 3x -timeout 30m ./internal/encoder/gomlx/
 func BenchmarkRun(b *testing.B) {
-	for _, m := range encodertest.BenchModels(b, encodertest.SiblingDir) {
+	for _, m := range encodertest.BenchModels(b) {
 		batches := []int{1, 8, 32}
 		if m.Real {
 			batches = []int{1, 8}

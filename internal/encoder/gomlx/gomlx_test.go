@@ -7,5 +7,5 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	encodertest.Run(t, Runtime{}, encodertest.SiblingDir)
+	encodertest.Run(t, Runtime{})
 }

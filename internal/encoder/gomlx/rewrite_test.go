@@ -14,6 +14,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // Tiny ONNX models built field by field (onnx.proto3 numbering), so each
@@ -198,7 +199,7 @@ func TestRewriteFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join(encodertest.SiblingDir, tt.model))
+			data, err := os.ReadFile(reeltest.Fixture(t, tt.model))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,7 @@ import (
 //
 //	REELMATCH_BENCH_MODELS=/tmp/benchmodels go test -run '^$' -bench Run -benchtime 5x ./internal/encoder/ort/
 func BenchmarkRun(b *testing.B) {
-	for _, m := range encodertest.BenchModels(b, encodertest.SiblingDir) {
+	for _, m := range encodertest.BenchModels(b) {
 		for _, batch := range []int{1, 8, 32} {
 			b.Run(fmt.Sprintf("%s/batch=%d", m.Name, batch), func(b *testing.B) {
 				encodertest.BenchRun(b, Runtime{}, m, batch, encoder.SessionOptions{Threads: 2})
@@ -39,7 +39,7 @@ func BenchmarkSettings(b *testing.B) {
 		{"opt=basic", func(o *Options) { o.OptLevel = 1 }},
 		{"opt=extended", func(o *Options) { o.OptLevel = 2 }},
 	}
-	for _, m := range encodertest.BenchModels(b, encodertest.SiblingDir) {
+	for _, m := range encodertest.BenchModels(b) {
 		for _, st := range settings {
 			b.Run(m.Name+"/"+st.name, func(b *testing.B) {
 				o := DefaultOptions()

@@ -15,7 +15,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	encodertest.Run(t, Runtime{}, encodertest.SiblingDir)
+	encodertest.Run(t, Runtime{})
 }
 
 // TestMissingLibrary checks the message a user sees without the library:

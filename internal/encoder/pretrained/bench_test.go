@@ -12,6 +12,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // End-to-end encoder benchmarks: JPEG bytes -> decode -> recipe -> model
@@ -89,7 +90,7 @@ func benchEncoder(b *testing.B, name, backend string) *Encoder {
 // not count.
 func benchPosters(b *testing.B) [][]byte {
 	b.Helper()
-	paths, _ := filepath.Glob(filepath.Join("testdata", "images", "*.jpg"))
+	paths, _ := filepath.Glob(filepath.Join(reeltest.Fixture(b, "images"), "*.jpg"))
 	var out [][]byte
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -99,7 +100,7 @@ func benchPosters(b *testing.B) [][]byte {
 		out = append(out, data)
 	}
 	if len(out) == 0 {
-		b.Fatal("no JPEG fixtures in testdata/images")
+		b.Fatal("no JPEG fixtures in " + reeltest.FixturesDir + "/images")
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,12 +17,14 @@ import (
 	_ "github.com/reelmatch/reelmatch/internal/encoder/gomlx"
 	_ "github.com/reelmatch/reelmatch/internal/encoder/ort"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 	"github.com/reelmatch/reelmatch/internal/tokenize"
 )
 
-// The models folder in testdata is assembled from the shared golden
-// fixtures, each file where its preset expects it:
+// testModels is the models folder the tests use: the repository's tiny
+// fixtures (testdata/fixtures at the module root) laid out as the presets
+// expect the real checkpoints, one folder per preset:
 //
 //	resnet50/onnx/model.onnx         resnet-tiny/model.onnx
 //	distilbert/model.onnx            distilbert-tiny/model.onnx (+config.json)
@@ -29,9 +32,16 @@ import (
 //	clip-vit-b32/onnx/*_model.onnx   clip-tiny/{vision,text}_model.onnx
 //	clip-vit-b32/*.json              clip-tiny configs, tokenizers/clip-vit-base-patch32
 //
-// testdata/golden holds the fixtures' golden.safetensors and the tokenizer
-// goldens' "batch" texts; testdata/images the four PNG posters.
-const testModels = "testdata/models"
+// TestMain links it once per process (reeltest.LinkModels), so its paths,
+// and so the file-digest cache entries, stay the same across tests.
+var testModels string
+
+// Golden fixtures (reeltest.Golden), relative to the fixtures folder.
+const (
+	goldenResNet     = "resnet-tiny/golden.safetensors"
+	goldenDistilBERT = "distilbert-tiny/golden.safetensors"
+	goldenCLIP       = "clip-tiny/golden.safetensors"
+)
 
 // backends are the runtimes every golden test runs on.
 var backends = []string{"ort", "go"}
@@ -50,18 +60,15 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	hashCacheFile = func() string { return filepath.Join(dir, "filehashes.json") }
+	testModels = filepath.Join(dir, "models")
+	if err := reeltest.LinkModels(testModels); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-func loadGolden(t testing.TB, name string) *safetensors.File {
-	t.Helper()
-	f, err := safetensors.ReadFile(filepath.Join("testdata", "golden", name+".safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 func tensor(t testing.TB, f *safetensors.File, name string) safetensors.Tensor {
@@ -127,20 +134,25 @@ func newEncoder(t testing.TB, name string, cfg encoder.Config) *Encoder {
 	return enc.(*Encoder)
 }
 
+// goldenTexts returns the "batch" texts of a tokenizer golden
+// (tokenizers/<name>_golden.json) and their ids without padding.
 func goldenTexts(t testing.TB, name string) (texts []string, ids [][]int64) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "golden", name+"_batch.json"))
+	b, err := os.ReadFile(reeltest.Fixture(t, "tokenizers/"+name+"_golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var batch struct {
-		Texts         []string  `json:"texts"`
-		InputIDs      [][]int64 `json:"input_ids"`
-		AttentionMask [][]int64 `json:"attention_mask"`
+	var golden struct {
+		Batch struct {
+			Texts         []string  `json:"texts"`
+			InputIDs      [][]int64 `json:"input_ids"`
+			AttentionMask [][]int64 `json:"attention_mask"`
+		} `json:"batch"`
 	}
-	if err := json.Unmarshal(b, &batch); err != nil {
+	if err := json.Unmarshal(b, &golden); err != nil {
 		t.Fatal(err)
 	}
+	batch := golden.Batch
 	for i, row := range batch.InputIDs {
 		n := 0
 		for _, m := range batch.AttentionMask[i] {
@@ -169,7 +181,7 @@ func decodeImages(t testing.TB, names []string) []string {
 	t.Helper()
 	paths := make([]string, len(names))
 	for i, n := range names {
-		paths[i] = filepath.Join("testdata", "images", n+".png")
+		paths[i] = reeltest.Fixture(t, "images/"+n+".png")
 	}
 	return paths
 }
@@ -201,8 +213,8 @@ func goldenImageOrder(t testing.TB, f *safetensors.File) []string {
 }
 
 func TestGoldenResNetDistilBERT(t *testing.T) {
-	rg := loadGolden(t, "resnet")
-	dg := loadGolden(t, "distilbert")
+	rg := reeltest.Golden(t, goldenResNet)
+	dg := reeltest.Golden(t, goldenDistilBERT)
 	texts, wantIDs := goldenTexts(t, "wordpiece")
 	images := decodeImages(t, goldenImageOrder(t, rg))
 	for _, backend := range backends {
@@ -240,7 +252,7 @@ func TestGoldenResNetDistilBERT(t *testing.T) {
 				}
 				goldIDs := unpadded(tensor(t, dg, "input_ids"), tensor(t, dg, "attention_mask"))
 				if diff := cmp.Diff(wantIDs, goldIDs); diff != "" {
-					t.Fatalf("testdata goldens disagree (-tokenizer golden +model golden):\n%s", diff)
+					t.Fatalf("fixture goldens disagree (-tokenizer golden +model golden):\n%s", diff)
 				}
 				var gotIDs [][]int64
 				for _, s := range texts {
@@ -272,7 +284,7 @@ func TestGoldenResNetDistilBERT(t *testing.T) {
 }
 
 func TestGoldenCLIP(t *testing.T) {
-	cg := loadGolden(t, "clip")
+	cg := reeltest.Golden(t, goldenCLIP)
 	texts, wantIDs := goldenTexts(t, "clip_bpe")
 	// The CLIP golden has no image list; this order is the one whose
 	// processor output equals pixel_values exactly.
@@ -302,7 +314,7 @@ func TestGoldenCLIP(t *testing.T) {
 
 			goldIDs := unpadded(tensor(t, cg, "input_ids"), tensor(t, cg, "attention_mask"))
 			if diff := cmp.Diff(wantIDs, goldIDs); diff != "" {
-				t.Fatalf("testdata goldens disagree (-tokenizer golden +model golden):\n%s", diff)
+				t.Fatalf("fixture goldens disagree (-tokenizer golden +model golden):\n%s", diff)
 			}
 			// The golden batch is padded to 77; the tower pads to the
 			// longest row, which must not change the vectors.

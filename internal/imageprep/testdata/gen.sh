@@ -1,7 +1,7 @@
 #!/bin/sh
 # Regenerates the small test images in this folder from the fixture images
-# (landscape_rgb, poster_rgb, square_gray, tall_rgba: copies of
-# shared/fixtures/images). Needs ImageMagick 6 (libjpeg-turbo, libpng,
+# (landscape_rgb, poster_rgb, square_gray, tall_rgba in the repository's
+# testdata/fixtures/images, shared with other packages). Needs ImageMagick 6 (libjpeg-turbo, libpng,
 # libwebp) and exiftool. The *.want.png files are what libjpeg-turbo (the
 # decoder Pillow uses, at its defaults: islow IDCT, fancy upsampling) or
 # libwebp/libpng/giflib decode, written losslessly: the tests compare our
@@ -10,32 +10,33 @@ set -eu
 cd "$(dirname "$0")"
 mkdir -p decode orient golden
 IM="convert -define jpeg:dct-method=islow"
+F=../../../testdata/fixtures/images
 
 # Libjpeg decodes of the fixture JPEGs.
 for b in landscape_rgb poster_rgb square_gray tall_rgba; do
-	$IM $b.jpg png24:decode/$b.jpg.want.png
+	$IM $F/$b.jpg png24:decode/$b.jpg.want.png
 done
 
 # JPEG variants: progressive, chroma subsampling 4:4:4 / 4:2:2 / 4:4:0,
 # CMYK (Adobe, inverted), grey (1 component).
-convert poster_rgb.png -interlace Plane -quality 90 decode/progressive.jpg
-convert poster_rgb.png -sampling-factor 1x1 -quality 90 decode/s444.jpg
-convert poster_rgb.png -sampling-factor 2x1 -quality 90 decode/s422.jpg
-convert poster_rgb.png -sampling-factor 1x2 -quality 90 decode/s440.jpg
-convert poster_rgb.png -colorspace CMYK -quality 90 decode/cmyk.jpg
-convert square_gray.png -colorspace Gray -quality 90 decode/gray.jpg
+convert $F/poster_rgb.png -interlace Plane -quality 90 decode/progressive.jpg
+convert $F/poster_rgb.png -sampling-factor 1x1 -quality 90 decode/s444.jpg
+convert $F/poster_rgb.png -sampling-factor 2x1 -quality 90 decode/s422.jpg
+convert $F/poster_rgb.png -sampling-factor 1x2 -quality 90 decode/s440.jpg
+convert $F/poster_rgb.png -colorspace CMYK -quality 90 decode/cmyk.jpg
+convert $F/square_gray.png -colorspace Gray -quality 90 decode/gray.jpg
 for f in progressive s444 s422 s440 gray; do $IM decode/$f.jpg png24:decode/$f.jpg.want.png; done
 $IM decode/cmyk.jpg -colorspace sRGB png24:decode/cmyk.jpg.want.png
 
 # WebP (lossless and lossy), 16-bit PNGs, paletted PNG, GIFs.
-convert poster_rgb.png -define webp:lossless=true decode/lossless.webp
-convert poster_rgb.png -quality 90 decode/lossy.webp
+convert $F/poster_rgb.png -define webp:lossless=true decode/lossless.webp
+convert $F/poster_rgb.png -quality 90 decode/lossy.webp
 convert decode/lossy.webp png24:decode/lossy.webp.want.png
-convert poster_rgb.png -depth 16 png48:decode/rgb16.png
-convert square_gray.png -depth 16 -define png:color-type=0 -define png:bit-depth=16 decode/gray16.png
-convert poster_rgb.png -colors 64 png8:decode/palette.png
+convert $F/poster_rgb.png -depth 16 png48:decode/rgb16.png
+convert $F/square_gray.png -depth 16 -define png:color-type=0 -define png:bit-depth=16 decode/gray16.png
+convert $F/poster_rgb.png -colors 64 png8:decode/palette.png
 convert decode/palette.png png24:decode/palette.png.want.png
-convert poster_rgb.png -colors 64 decode/poster.gif
+convert $F/poster_rgb.png -colors 64 decode/poster.gif
 convert 'decode/poster.gif[0]' png24:decode/poster.gif.want.png
 convert -size 20x10 xc:red xc:blue -delay 10 decode/anim.gif
 
@@ -60,4 +61,4 @@ convert orient/8.png -rotate -90 png24:orient/8.png.want.png
 rm -f /tmp/orient_base.png /tmp/orient_base.jpg
 
 # golden/*.png and golden/golden.json are not made here: run
-#   go test ./internal/imageprep -run TestGolden -golden-from=PATH/TO/shared/fixtures
+#   go test ./internal/imageprep -run TestGolden -update-golden

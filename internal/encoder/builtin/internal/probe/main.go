@@ -18,13 +18,16 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strings"
+	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
+	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -47,6 +50,7 @@ type options struct {
 	only    string
 	drop    string
 	text    string
+	scratch string
 }
 
 func run() error {
@@ -60,6 +64,7 @@ func run() error {
 	flag.StringVar(&o.only, "only", "", "comma-separated image blocks to keep (default all)")
 	flag.StringVar(&o.drop, "drop", "", "comma-separated image blocks to leave out")
 	flag.StringVar(&o.text, "text-dims", "", "keep only the first N text dimensions")
+	flag.StringVar(&o.scratch, "scratch", "", "score builtin.ScratchVariants blocks (comma list, or all), alone and added to the selection")
 	flag.Parse()
 
 	work := workdir.Dir(o.work)
@@ -110,6 +115,22 @@ func run() error {
 	})
 	p := probe{o: o, trT: trT, teT: teT}
 	p.report("all", pick(trI, base), pick(teI, base))
+	if o.scratch != "" {
+		trV := scratchRows(man.Split(reel.SplitTrain))
+		teV := scratchRows(man.Split(reel.SplitTest))
+		var names []string
+		for k := range trV[0] {
+			if o.scratch == "all" || inList(o.scratch, k) {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			a, b := column(trV, k), column(teV, k)
+			p.report("only "+k, a, b)
+			p.report("add "+k, concat(pick(trI, base), a), concat(pick(teI, base), b))
+		}
+	}
 	if o.ablate {
 		for _, b := range blocks {
 			name := b.Name
@@ -238,16 +259,15 @@ func invSqrtCov(x *mat.Dense, reg float64) *mat.Dense {
 	vals := eig.Values(nil)
 	var vec mat.Dense
 	eig.VectorsTo(&vec)
-	out := mat.NewDense(d, d, nil)
-	for i := range d {
-		for j := range d {
-			var s float64
-			for k := range d {
-				s += vec.At(i, k) * vec.At(j, k) / math.Sqrt(max(vals[k], 1e-9))
-			}
-			out.Set(i, j, s)
+	scaled := mat.DenseCopyOf(&vec)
+	for k := range d {
+		inv := 1 / math.Sqrt(max(vals[k], 1e-9))
+		for i := range d {
+			scaled.Set(i, k, scaled.At(i, k)*inv)
 		}
 	}
+	out := mat.NewDense(d, d, nil)
+	out.Mul(scaled, vec.T())
 	return out
 }
 
@@ -315,6 +335,45 @@ func firstCols(rs [][]float32, k int) [][]float32 {
 	out := make([][]float32, len(rs))
 	for i, r := range rs {
 		out[i] = r[:min(k, len(r))]
+	}
+	return out
+}
+
+func scratchRows(ms []reel.Movie) []map[string][]float32 {
+	out := make([]map[string][]float32, len(ms))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 2 {
+		wg.Go(func() {
+			for i := range next {
+				img, err := imageprep.Decode(ms[i].PosterPath)
+				if err != nil {
+					panic(err)
+				}
+				out[i] = builtin.ScratchVariants(img)
+			}
+		})
+	}
+	for i := range ms {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+func column(rs []map[string][]float32, k string) [][]float32 {
+	out := make([][]float32, len(rs))
+	for i, r := range rs {
+		out[i] = r[k]
+	}
+	return out
+}
+
+func concat(a, b [][]float32) [][]float32 {
+	out := make([][]float32, len(a))
+	for i := range a {
+		out[i] = append(append([]float32(nil), a[i]...), b[i]...)
 	}
 	return out
 }
