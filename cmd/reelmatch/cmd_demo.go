@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reelmatch/reelmatch/internal/embed"
+	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
+	"github.com/reelmatch/reelmatch/internal/synth"
+)
+
+func init() { commands = append(commands, newDemoCommand) }
+
+// DemoOptions are the flags of `reelmatch demo`.
+type DemoOptions struct {
+	Work   string
+	Movies int
+	Seed   int64
+	Train  TrainOptions
+}
+
+// defaultDemoWork is where the demo goes without --work: the user cache
+// (~/.cache/reelmatch/demo on Linux), or ./reelmatch-demo when there is no
+// user cache folder.
+func defaultDemoWork() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(dir, "reelmatch", "demo")
+	}
+	return "reelmatch-demo"
+}
+
+func newDemoCommand(g *globalOptions) *cobra.Command {
+	opts := DemoOptions{}
+	cmd := &cobra.Command{
+		Use:   "demo [--work DIR]",
+		Short: "Run the whole pipeline offline on a small synthetic dataset",
+		Long: `demo writes a synthetic dataset (300 movies of six genres, drawn posters and
+template intros; see internal/synth) into WORK/demo-data, then runs
+"reelmatch run" on it with the builtin encoder, which needs no network and
+no model files, and prints the metrics.
+
+WORK defaults to the user cache folder ($XDG_CACHE_HOME/reelmatch/demo or
+~/.cache/reelmatch/demo on Linux), or ./reelmatch-demo when the system has
+none ($REELMATCH_DEMO_WORK overrides it); the path is printed with commands
+to try next. Training flags are train's (--epochs, --seed, ...).
+
+With --json, stdout is the document "reelmatch run --json" prints, plus
+"work" and "data".` + exitCodesHelp,
+		Args:          noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDemo(cmd.Context(), opts, g, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Work, "work", envOr("REELMATCH_DEMO_WORK", defaultDemoWork()), "WORK folder for the demo data and artifacts")
+	f.IntVar(&opts.Movies, "movies", synth.DefaultMovies, "number of synthetic movies")
+	f.Int64Var(&opts.Seed, "data-seed", 1, "seed of the synthetic dataset (--seed seeds training)")
+	addTrainFlags(f, &opts.Train)
+	return cmd
+}
+
+// demoJSON is the --json document of demo.
+type demoJSON struct {
+	Work string `json:"work"`
+	Data string `json:"data"`
+	*runJSON
+}
+
+func runDemo(ctx context.Context, opts DemoOptions, g *globalOptions, _ []string) error {
+	if opts.Movies < 10 {
+		return usagef("--movies must be at least 10, got %d", opts.Movies)
+	}
+	opts.Train.Work, opts.Train.Encoder = opts.Work, builtin.Name
+	if err := checkTrainOptions(opts.Train); err != nil {
+		return err
+	}
+	work, err := filepath.Abs(opts.Work)
+	if err != nil {
+		return fmt.Errorf("demo folder %q: %w", opts.Work, err)
+	}
+	data := filepath.Join(work, "demo-data")
+	g.logf("demo: writing %d synthetic movies to %s", opts.Movies, data)
+	if err := synth.Write(data, opts.Movies, opts.Seed); err != nil {
+		return err
+	}
+	ro := RunOptions{Data: data, Work: work, EmbedBatch: embed.DefaultBatchSize, Train: opts.Train}
+	ro.Encoder = builtin.Name
+	res, err := runPipeline(ctx, ro, g)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(demoJSON{Work: work, Data: data, runJSON: res})
+	}
+	if err := printRunMetrics(g.stdout, res); err != nil {
+		return err
+	}
+	q := "a haunted house at midnight"
+	_, err = fmt.Fprintf(g.stdout, `
+demo folder: %s
+next:
+  reelmatch search --work %s --text %q
+  reelmatch search --work %s --poster 1
+  reelmatch serve  --work %s
+  reelmatch report --work %s
+`, work, shellQuote(work), q, shellQuote(work), shellQuote(work), shellQuote(work))
+	return err
+}
+
+// shellQuote quotes a path for copying into a POSIX shell when needed.
+func shellQuote(s string) string {
+	for _, r := range s {
+		if !(r == '/' || r == '.' || r == '-' || r == '_' || r == '~' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9')) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reelmatch/reelmatch/internal/evalrun"
+	"github.com/reelmatch/reelmatch/internal/metrics"
+	"github.com/reelmatch/reelmatch/internal/workdir"
+)
+
+func init() { commands = append(commands, newEvalCommand) }
+
+// EvalOptions are the flags of `reelmatch eval`.
+type EvalOptions struct {
+	Work    string
+	Encoder string
+	Split   string
+	CI      bool
+}
+
+func newEvalCommand(g *globalOptions) *cobra.Command {
+	opts := EvalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval --work WORK [--encoder E] [--split test|all|train] [--ci]",
+		Short: "Measure how well posters and intros find each other",
+		Long: `eval passes the cached features of every movie through the run's trained
+heads, builds D = 1 - cosine similarity (rows posters, columns intros; poster
+i matches intro i), scores retrieval in both directions and writes
+WORK/runs/<encoder>/eval_<split>.json and distance_<split>.safetensors (D
+with the movie ids in its metadata).
+
+Splits: test (default) uses only the held-out movies (not in train.txt) as
+both queries and gallery. all is the seed's protocol: every movie, training
+pairs included, so it is not a held-out measure and is labelled so. train is
+the training movies alone.
+
+Metrics per direction: R@1, R@5, R@10, median rank (lower median), mean rank,
+MRR, top-1 accuracy (argmin, ties to the lower index) and mean rank
+percentile (share of wrong candidates farther than the true match, ties
+half; chance 0.5). Ranks are 1-based; a tie counts in the query's favour.
+The seed's "accuracy along dim 0/1" is thought to be the mean rank
+percentile; both are shown. Chance: R@K = K/n.
+
+--ci adds bootstrap 95% intervals (1000 resamples of the queries, seed 1,
+percentile method).
+
+With --json, stdout is
+{"encoder":...,"split":...,"n":...,"poster_to_intro":{"r1","r5","r10",
+"median_rank","mean_rank","mrr","top1_acc","mean_rank_percentile"},
+"intro_to_poster":{...},"chance":{"r1","r5","r10"}}, plus "ci" objects
+of [low, high] pairs inside each direction with --ci.
+
+When --encoder is omitted and WORK holds exactly one trained run, that run is
+used. Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults.` + exitCodesHelp,
+		Args:          noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runEval(cmd.Context(), opts, g, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
+	f.StringVar(&opts.Encoder, "encoder", envOr("REELMATCH_ENCODER", ""), "which run to evaluate (default: the only one in WORK)")
+	f.StringVar(&opts.Split, "split", evalrun.SplitTest, "movies to evaluate on: test, all (the seed's protocol) or train")
+	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals")
+	return cmd
+}
+
+func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string) error {
+	if err := evalrun.CheckSplit(opts.Split); err != nil {
+		return usagef("--split: %v", err)
+	}
+	if opts.Work == "" {
+		return usagef("eval needs --work WORK (or REELMATCH_WORK)")
+	}
+	work := workdir.Dir(opts.Work)
+	name, err := evalrun.ResolveEncoder(work, opts.Encoder)
+	if err != nil {
+		return err
+	}
+	if g.Verbose > 0 {
+		g.logf("eval: work=%s encoder=%s split=%s ci=%v", work, name, opts.Split, opts.CI)
+	}
+	space, err := evalrun.Load(work, name)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := space.Evaluate(opts.Split, evalrun.Options{CI: opts.CI})
+	if err != nil {
+		return err
+	}
+	if err := ev.Save(work); err != nil {
+		return err
+	}
+	g.logf("wrote %s and %s", work.Eval(name, opts.Split), work.Distance(name, opts.Split))
+	if g.JSON {
+		return g.printJSON(ev.Result)
+	}
+	return printEvalTable(g.stdout, &ev.Result)
+}
+
+// printEvalTable writes the compact human table of one evaluation.
+func printEvalTable(w io.Writer, r *evalrun.Result) error {
+	fmt.Fprintf(w, "encoder %s, split %s, n=%d\n", r.Encoder, r.Split, r.N)
+	if r.Split == evalrun.SplitAll {
+		fmt.Fprintln(w, evalrun.AllProtocolNote)
+	}
+	ci := r.PosterToIntro.CI != nil
+	fmt.Fprintf(w, "%-16s %7s %7s %7s %6s %8s %6s %6s %7s\n", "direction", "R@1", "R@5", "R@10", "MedR", "MeanR", "MRR", "top1", "pctile")
+	row := func(name string, s metrics.Scores) {
+		fmt.Fprintf(w, "%-16s %6.2f%% %6.2f%% %6.2f%% %6d %8.1f %6.3f %5.2f%% %6.2f%%\n",
+			name, 100*s.R1, 100*s.R5, 100*s.R10, s.MedianRank, s.MeanRank, s.MRR, 100*s.Top1Acc, 100*s.MeanRankPercentile)
+		if s.CI != nil {
+			c := s.CI
+			fmt.Fprintf(w, "%-16s %s %s %s\n", "  95% CI", pct(c.R1), pct(c.R5), pct(c.R10))
+			fmt.Fprintf(w, "%-16s MedR %g-%g  MeanR %.1f-%.1f  MRR %.3f-%.3f  top1 %s  pctile %s\n", "",
+				c.MedianRank[0], c.MedianRank[1], c.MeanRank[0], c.MeanRank[1], c.MRR[0], c.MRR[1], pct(c.Top1Acc), pct(c.MeanRankPercentile))
+		}
+	}
+	row("poster->intro", r.PosterToIntro)
+	row("intro->poster", r.IntroToPoster)
+	_, err := fmt.Fprintf(w, "%-16s %6.2f%% %6.2f%% %6.2f%% %6d %8.1f %6s %6s %6.2f%%\n",
+		"chance", 100*r.Chance.R1, 100*r.Chance.R5, 100*r.Chance.R10, (r.N+1)/2, float64(r.N+1)/2, "", "", 50.0)
+	if ci {
+		fmt.Fprintln(w, "CI: bootstrap over queries, 1000 resamples, seed 1, percentile method")
+	}
+	return err
+}
+
+func pct(iv metrics.Interval) string {
+	return fmt.Sprintf("[%.2f%%, %.2f%%]", 100*iv[0], 100*iv[1])
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reelmatch/reelmatch/internal/embed"
+	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/evalrun"
+	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/workdir"
+)
+
+func init() { commands = append(commands, newSearchCommand) }
+
+// SearchOptions are the flags of `reelmatch search`.
+type SearchOptions struct {
+	Work    string
+	Encoder string
+	Split   string
+	Poster  string
+	Intro   string
+	Text    string
+	Image   string
+	K       int
+	Models  string
+	Backend string
+}
+
+func newSearchCommand(g *globalOptions) *cobra.Command {
+	opts := SearchOptions{}
+	cmd := &cobra.Command{
+		Use:   `search --work WORK (--poster ID | --intro ID | --text "TEXT" | --image FILE) [-k 5]`,
+		Short: "Find the nearest intros for a poster, or posters for an intro",
+		Long: `search ranks the other modality by cosine similarity in the run's shared
+space and prints the k nearest, nearest first, with id, name, distance
+(1 - cosine) and the intro or poster path.
+
+Queries (exactly one):
+  --poster ID   a movie's poster; returns intros
+  --intro ID    a movie's intro; returns posters
+  --text TEXT   any text, encoded like the intros (same encoder, same fitted
+                state, same cleaning); returns posters
+  --image FILE  any image file, encoded like the posters; returns intros
+
+The gallery is every movie of the manifest (--split all, the default);
+--split test or train restricts it. A --poster/--intro movie may lie outside
+the gallery.
+
+With --json, stdout is {"query":{...},"results":[{"id","name","distance",
+"intro","poster"}]}.
+
+When --encoder is omitted and WORK holds exactly one trained run, that run is
+used. Environment: REELMATCH_WORK, REELMATCH_ENCODER, REELMATCH_MODELS and
+REELMATCH_BACKEND give defaults.` + exitCodesHelp,
+		Args:          noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSearch(cmd.Context(), opts, g, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
+	f.StringVar(&opts.Encoder, "encoder", envOr("REELMATCH_ENCODER", ""), "which run to search (default: the only one in WORK)")
+	f.StringVar(&opts.Split, "split", evalrun.SplitAll, "gallery: all (every movie), test or train")
+	f.StringVar(&opts.Poster, "poster", "", "query with this movie's poster")
+	f.StringVar(&opts.Intro, "intro", "", "query with this movie's intro")
+	f.StringVar(&opts.Text, "text", "", "query with free text")
+	f.StringVar(&opts.Image, "image", "", "query with an image file")
+	f.IntVarP(&opts.K, "k", "k", 5, "number of results")
+	f.StringVar(&opts.Models, "models", envOr("REELMATCH_MODELS", ""), "models folder for pretrained encoders (default: the models cache)")
+	f.StringVar(&opts.Backend, "backend", envOr("REELMATCH_BACKEND", ""), "ONNX runtime for pretrained encoders: ort, go or empty for automatic")
+	return cmd
+}
+
+// searchQueryJSON describes the query in --json output.
+type searchQueryJSON struct {
+	Kind    string `json:"kind"` // poster, intro, text or image
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Text    string `json:"text,omitempty"`
+	File    string `json:"file,omitempty"`
+	Encoder string `json:"encoder"`
+	Split   string `json:"split"`
+	Gallery int    `json:"gallery"`
+	K       int    `json:"k"`
+	// Returns says which modality the results are: intro or poster.
+	Returns string `json:"returns"`
+}
+
+// searchResultJSON is one hit in --json output.
+type searchResultJSON struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	Distance float32 `json:"distance"`
+	Intro    string  `json:"intro"`
+	Poster   string  `json:"poster"`
+}
+
+type searchJSON struct {
+	Query   searchQueryJSON    `json:"query"`
+	Results []searchResultJSON `json:"results"`
+}
+
+func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []string) error {
+	var kinds []string
+	for _, q := range []struct{ flag, val string }{{"--poster", opts.Poster}, {"--intro", opts.Intro}, {"--text", opts.Text}, {"--image", opts.Image}} {
+		if q.val != "" {
+			kinds = append(kinds, q.flag)
+		}
+	}
+	if len(kinds) != 1 {
+		return usagef("search needs exactly one of --poster ID, --intro ID, --text TEXT or --image FILE (got %d: %s)", len(kinds), strings.Join(kinds, " "))
+	}
+	if opts.K < 1 {
+		return usagef("-k must be at least 1, got %d", opts.K)
+	}
+	if err := evalrun.CheckSplit(opts.Split); err != nil {
+		return usagef("--split: %v", err)
+	}
+	if opts.Image != "" {
+		// Check the file before loading anything, so the message is about it.
+		if st, err := os.Stat(opts.Image); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("query image %q does not exist: pass the path of a JPEG, PNG, WebP or GIF file", opts.Image)
+			}
+			return fmt.Errorf("query image %q: %w", opts.Image, err)
+		} else if st.IsDir() {
+			return fmt.Errorf("query image %q is a folder: pass the path of an image file", opts.Image)
+		}
+	}
+	work := workdir.Dir(opts.Work)
+	name, err := evalrun.ResolveEncoder(work, opts.Encoder)
+	if err != nil {
+		return err
+	}
+	loadStart := time.Now()
+	space, err := evalrun.Load(work, name)
+	if err != nil {
+		return err
+	}
+	gal, err := space.Gallery(opts.Split)
+	if err != nil {
+		return err
+	}
+	if g.Verbose > 0 {
+		g.logf("search: loaded %s (%d movies projected, gallery %d) in %s", name, len(space.Movies), gal.Posters.Len(), time.Since(loadStart).Round(time.Millisecond))
+	}
+	q := searchQueryJSON{Encoder: name, Split: opts.Split, Gallery: gal.Posters.Len(), K: min(opts.K, gal.Posters.Len())}
+	var hits []reel.Hit
+	start := time.Now()
+	switch {
+	case opts.Poster != "", opts.Intro != "":
+		id := reel.MovieID(opts.Poster)
+		q.Kind, q.Returns = "poster", "intro"
+		if opts.Intro != "" {
+			id = reel.MovieID(opts.Intro)
+			q.Kind, q.Returns = "intro", "poster"
+		}
+		m, ok := gal.Movie(id)
+		if !ok {
+			return fmt.Errorf("movie id %q is not in %s (ids are info.csv's first column, e.g. %s; a movie dropped by prepare has no vectors)", id, work.Manifest(), exampleIDs(space.Movies))
+		}
+		q.ID, q.Name = string(m.ID), m.Name
+		if q.Kind == "poster" {
+			hits, err = gal.ByPoster(id, opts.K)
+		} else {
+			hits, err = gal.ByIntro(id, opts.K)
+		}
+	default:
+		enc, oerr := embed.OpenEncoder(work, name, encoder.Config{ModelsDir: opts.Models, Backend: opts.Backend, TextInput: space.Features.TextInput})
+		if oerr != nil {
+			return oerr
+		}
+		defer enc.Close()
+		if fp := space.Features.Fingerprint; fp != "" && enc.Fingerprint() != fp {
+			return fmt.Errorf("encoder %s now has fingerprint %.12s but the feature cache was made with %.12s: rerun `reelmatch embed --work %s --encoder %s`", name, enc.Fingerprint(), fp, work, name)
+		}
+		encStart := time.Now()
+		var v []float32
+		if opts.Text != "" {
+			q.Kind, q.Text, q.Returns = "text", opts.Text, "poster"
+			v, err = space.EncodeText(ctx, enc, opts.Text)
+		} else {
+			q.Kind, q.File, q.Returns = "image", opts.Image, "intro"
+			v, err = space.EncodeImageFile(ctx, enc, opts.Image)
+		}
+		if err != nil {
+			return err
+		}
+		if g.Verbose > 0 {
+			g.logf("search: encoded the %s query in %s", q.Kind, time.Since(encStart).Round(time.Microsecond))
+		}
+		start = time.Now()
+		if q.Kind == "text" {
+			hits, err = gal.Posters.Search(v, opts.K)
+		} else {
+			hits, err = gal.Intros.Search(v, opts.K)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if g.Verbose > 0 {
+		g.logf("search: top-%d over %d movies took %s", opts.K, gal.Posters.Len(), time.Since(start).Round(time.Microsecond))
+	}
+	out := searchJSON{Query: q, Results: make([]searchResultJSON, len(hits))}
+	for i, h := range hits {
+		m, _ := gal.Movie(h.ID)
+		out.Results[i] = searchResultJSON{ID: string(h.ID), Name: m.Name, Distance: h.Distance, Intro: m.Intro, Poster: m.PosterPath}
+	}
+	if g.JSON {
+		return g.printJSON(out)
+	}
+	return printSearch(g.stdout, out)
+}
+
+func printSearch(w io.Writer, s searchJSON) error {
+	q := s.Query
+	var what string
+	switch q.Kind {
+	case "poster", "intro":
+		what = fmt.Sprintf("the %s of %s %q", q.Kind, q.ID, q.Name)
+	case "text":
+		what = fmt.Sprintf("text %q", clip(q.Text, 60))
+	case "image":
+		what = fmt.Sprintf("image %s", q.File)
+	}
+	gallery := "all movies of the manifest"
+	if q.Split != evalrun.SplitAll {
+		gallery = q.Split + " movies"
+	}
+	fmt.Fprintf(w, "nearest %ss to %s (encoder %s; gallery: %s, %d)\n", q.Returns, what, q.Encoder, gallery, q.Gallery)
+	for i, r := range s.Results {
+		detail := r.Poster
+		if q.Returns == "intro" {
+			detail = clip(r.Intro, 70)
+		}
+		fmt.Fprintf(w, "%2d. %-8s %.4f  %-34s %s\n", i+1, r.ID, r.Distance, clip(r.Name, 34), detail)
+	}
+	return nil
+}
+
+// clip shortens s to at most n runes, marking the cut.
+func clip(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// exampleIDs names a few ids of the manifest for error messages.
+func exampleIDs(ms []reel.Movie) string {
+	var ids []string
+	for i := 0; i < len(ms) && i < 3; i++ {
+		ids = append(ids, string(ms[i].ID))
+	}
+	return strings.Join(ids, ", ")
+}

@@ -1,0 +1,163 @@
+package evalrun
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/metrics"
+	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
+	"github.com/reelmatch/reelmatch/internal/workdir"
+)
+
+func TestEvaluateSaveAndReload(t *testing.T) {
+	work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
+	name := reeltest.ColorEncoderName
+	space, err := Load(work, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perfect := metrics.Scores{R1: 1, R5: 1, R10: 1, MedianRank: 1, MeanRank: 1, MRR: 1, Top1Acc: 1, MeanRankPercentile: 1}
+	// Every colour's own intro names exactly that colour mix, so each
+	// pair is the other's nearest: perfect scores on both splits.
+	for _, tt := range []struct {
+		split string
+		ids   []reel.MovieID
+	}{
+		{SplitAll, []reel.MovieID{"1", "2", "3", "4", "5", "6"}},
+		{SplitTest, []reel.MovieID{"4", "5", "6"}},
+		{SplitTrain, []reel.MovieID{"1", "2", "3"}},
+	} {
+		t.Run(tt.split, func(t *testing.T) {
+			ev, err := space.Evaluate(tt.split, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := len(tt.ids)
+			want := Result{Encoder: name, Split: tt.split, N: n, PosterToIntro: perfect, IntroToPoster: perfect, Chance: metrics.ChanceFor(n)}
+			if diff := cmp.Diff(want, ev.Result); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			if err := ev.Save(work); err != nil {
+				t.Fatal(err)
+			}
+			ids, D, err := LoadDistance(work.Distance(name, tt.split))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.ids, ids); diff != "" {
+				t.Errorf("distance ids (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(ev.D, D); diff != "" {
+				t.Errorf("distance matrix round trip (-saved +loaded):\n%s", diff)
+			}
+			got, err := ReadResult(work, name, tt.split)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(&ev.Result, got); diff != "" {
+				t.Errorf("eval json round trip (-want +got):\n%s", diff)
+			}
+		})
+	}
+	ev, err := space.Evaluate(SplitAll, Options{CI: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci := ev.Result.PosterToIntro.CI; ci == nil || ci.R1 != (metrics.Interval{1, 1}) {
+		t.Errorf("CI of a perfect run = %+v, want R@1 [1 1]", ci)
+	}
+	if _, err := space.Evaluate("valid", Options{}); err == nil || !strings.Contains(err.Error(), "test") {
+		t.Errorf("unknown split: err %v, want one naming the accepted splits", err)
+	}
+}
+
+func TestResolveEncoder(t *testing.T) {
+	work := workdir.Dir(t.TempDir())
+	if _, err := ResolveEncoder(work, ""); !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "reelmatch train") {
+		t.Errorf("no runs: err %v, want ErrNoRun naming train", err)
+	}
+	if got, err := ResolveEncoder(work, "clip-vit-b32"); err != nil || got != "clip-vit-b32" {
+		t.Errorf("explicit: %q, %v", got, err)
+	}
+	save := func(name string) {
+		if err := heads.Identity().Save(work.Run(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save("builtin")
+	// A folder without config.json is not a run.
+	if err := os.MkdirAll(work.Run("half"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ResolveEncoder(work, ""); err != nil || got != "builtin" {
+		t.Errorf("one run: %q, %v", got, err)
+	}
+	save("clip-vit-b32")
+	_, err := ResolveEncoder(work, "")
+	if err == nil || !strings.Contains(err.Error(), "builtin") || !strings.Contains(err.Error(), "clip-vit-b32") || !strings.Contains(err.Error(), "--encoder") {
+		t.Errorf("two runs: err %v, want one listing both and naming --encoder", err)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	work := buildWork(t, filepath.Join("testdata", "retrieval", "split-test"))
+	name := reeltest.ColorEncoderName
+
+	m := heads.Identity()
+	m.Settings.Fingerprint = "something-else"
+	if err := m.Save(work.Run(name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(work, name); err == nil || !strings.Contains(err.Error(), "reelmatch train") {
+		t.Errorf("stale heads: err %v, want one saying to rerun train", err)
+	}
+	if _, err := Load(work, "builtin"); err == nil || !strings.Contains(err.Error(), "reelmatch embed") {
+		t.Errorf("missing features: err %v, want one saying to run embed", err)
+	}
+	if err := os.RemoveAll(work.Run(name)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(work, name); !errors.Is(err, ErrNoRun) {
+		t.Errorf("missing heads: err %v, want ErrNoRun", err)
+	}
+	if _, err := Load(workdir.Dir(t.TempDir()), name); err == nil || !strings.Contains(err.Error(), "reelmatch prepare") {
+		t.Errorf("missing manifest: err %v, want one saying to run prepare", err)
+	}
+}
+
+func TestUnknownIDs(t *testing.T) {
+	work := buildWork(t, filepath.Join("testdata", "retrieval", "split-test"))
+	space, err := Load(work, reeltest.ColorEncoderName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := space.Gallery(SplitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []func(reel.MovieID, int) ([]reel.Hit, error){g.ByPoster, g.ByIntro} {
+		if _, err := f("999", 3); !errors.Is(err, ErrUnknownID) || !strings.Contains(err.Error(), `"999"`) {
+			t.Errorf("unknown id: err %v, want ErrUnknownID naming it", err)
+		}
+	}
+	if _, err := space.EncodeImageFile(t.Context(), reeltest.ColorEncoder{}, filepath.Join(t.TempDir(), "nope.png")); err == nil || !strings.Contains(err.Error(), "nope.png") {
+		t.Errorf("missing image: err %v, want one naming the file", err)
+	}
+}
+
+func TestDistanceFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := LoadDistance(filepath.Join(dir, "none.safetensors")); err == nil || !strings.Contains(err.Error(), "reelmatch eval") {
+		t.Errorf("missing file: err %v", err)
+	}
+	if err := SaveDistance(filepath.Join(dir, "d.safetensors"), "e", "test", []reel.MovieID{"1", "2"}, [][]float32{{0, 1}}); err == nil {
+		t.Error("saved a matrix with fewer rows than ids")
+	}
+}
