@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/dataset"
+	"github.com/reelmatch/reelmatch/internal/embcache"
+	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
+	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/progress"
+	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/workdir"
+)
+
+func init() { commands = append(commands, newTrainCommand) }
+
+// TrainOptions are the flags of `reelmatch train`.
+type TrainOptions struct {
+	Work    string
+	Encoder string
+	// Heads is heads.KindMLP or heads.KindIdentity ("none").
+	Heads        string
+	Config       heads.Config
+	ValFraction  float64
+	ShufflePairs bool
+}
+
+// defaultValFraction holds out a tenth of the training split for early
+// stopping (the test split is never looked at).
+const defaultValFraction = 0.1
+
+// AddFlags registers every training flag with heads.DefaultConfig's values,
+// but not --work and --encoder, so `run` can share them (train adds those
+// itself).
+func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
+	d := heads.DefaultConfig()
+	o.Config = d
+	f.StringVar(&o.Heads, "heads", heads.KindMLP, "mlp (train projection heads) or none (only L2-normalise; encoders with a shared space)")
+	f.IntVar(&o.Config.Epochs, "epochs", d.Epochs, "maximum epochs")
+	f.IntVar(&o.Config.BatchSize, "batch", d.BatchSize, "pairs per step (the last partial batch of an epoch is dropped)")
+	f.Float64Var(&o.Config.LR, "lr", d.LR, "Adam learning rate")
+	f.IntVar(&o.Config.LRStep, "lr-step", d.LRStep, "StepLR: multiply the learning rate by --lr-gamma every this many epochs (0: constant)")
+	f.Float64Var(&o.Config.LRGamma, "lr-gamma", d.LRGamma, "StepLR factor")
+	f.IntSliceVar(&o.Config.Hidden, "hidden", d.Hidden, "hidden layer sizes, comma-separated")
+	f.IntVar(&o.Config.EmbedDim, "embed-dim", d.EmbedDim, "shared embedding size")
+	f.Float64Var(&o.Config.Dropout, "dropout", d.Dropout, "dropout after each hidden layer")
+	f.Float64Var(&o.Config.InputDropout, "input-dropout", d.InputDropout, "dropout on the input features")
+	f.BoolVar(&o.Config.Standardize, "standardize", d.Standardize, "standardise each feature with the training pairs' mean and deviation (folded into the saved heads)")
+	f.Float64Var(&o.Config.WeightDecay, "weight-decay", d.WeightDecay, "decoupled weight decay (AdamW)")
+	f.Float64Var(&o.Config.Temperature, "temperature", d.Temperature, "softmax temperature τ (initial value with --learn-temperature)")
+	f.BoolVar(&o.Config.LearnTemperature, "learn-temperature", d.LearnTemperature, "learn log(1/τ) as CLIP does (clamped at 1/τ = 100)")
+	f.Int64Var(&o.Config.Seed, "seed", d.Seed, "seed for initialisation, shuffling and dropout (same seed and data: identical checkpoint)")
+	f.Float64Var(&o.ValFraction, "val-fraction", defaultValFraction, "share of the training split held out for validation and early stopping (0: none)")
+	f.IntVar(&o.Config.Patience, "patience", d.Patience, "stop after this many epochs without a better validation score (0: never)")
+	f.BoolVar(&o.ShufflePairs, "shuffle-pairs", false, "control run: shuffle which intro goes with which poster in the training pairs")
+}
+
+func newTrainCommand(g *globalOptions) *cobra.Command {
+	opts := TrainOptions{}
+	cmd := &cobra.Command{
+		Use: "train --work WORK --encoder E [--epochs N] [--batch 32] [--lr 1e-3] [--lr-step S] [--lr-gamma G] " +
+			"[--hidden 256,256,256] [--embed-dim D] [--dropout p] [--input-dropout p] [--weight-decay w] " +
+			"[--temperature 0.07] [--learn-temperature] [--seed 1] [--val-fraction f] [--patience n] " +
+			"[--shuffle-pairs] [--heads mlp|none]",
+		Short: "Train the projection heads on cached features",
+		Long: `train fits two MLP projection heads (posters and intros) on the training
+split's cached features with CLIP's symmetric contrastive loss, Adam and a
+step learning-rate schedule, in float32 on the CPU. A share of the training
+split (--val-fraction) is held out: every epoch is scored on it (mean rank
+percentile and R@10 in both directions), the best epoch's weights are kept
+and --patience stops early. The test split is never used.
+
+It writes WORK/runs/<encoder>/heads.safetensors (PyTorch tensor names),
+config.json (settings, seed, encoder and feature fingerprint, epochs),
+history.json and loss.png. The same --seed and data give a byte-identical
+checkpoint.
+
+--heads none trains nothing and records heads that only L2-normalise, for
+encoders whose two towers already share a space (clip-vit-b32).
+--shuffle-pairs is a control: with the pairing broken, held-out retrieval
+must fall to chance.
+
+Per-epoch lines go to stderr; stdout gets the summary, or with --json one
+object {"encoder","heads","run_dir","epochs_run","best_epoch",
+"stopped_early","train_pairs","val_pairs","validation","config","history",
+"seconds"}.
+
+Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults for --work
+and --encoder.` + exitCodesHelp,
+		Args:          noArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTrain(cmd.Context(), opts, g, args)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding manifest.json and the feature cache")
+	f.StringVar(&opts.Encoder, "encoder", envOr("REELMATCH_ENCODER", builtin.Name), "encoder whose cached features to train on")
+	opts.AddFlags(f)
+	return cmd
+}
+
+// TrainResult is what `train --json` prints.
+type TrainResult struct {
+	Encoder      string             `json:"encoder"`
+	Heads        string             `json:"heads"`
+	RunDir       string             `json:"run_dir"`
+	EpochsRun    int                `json:"epochs_run"`
+	BestEpoch    int                `json:"best_epoch"`
+	StoppedEarly bool               `json:"stopped_early"`
+	TrainPairs   int                `json:"train_pairs"`
+	ValPairs     int                `json:"val_pairs"`
+	ShufflePairs bool               `json:"shuffle_pairs,omitempty"`
+	Validation   *heads.ValMetrics  `json:"validation,omitempty"`
+	Config       *heads.Config      `json:"config,omitempty"`
+	History      []heads.EpochStats `json:"history,omitempty"`
+	Seconds      float64            `json:"seconds"`
+}
+
+func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []string) error {
+	res, err := trainHeads(ctx, opts, g)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(res)
+	}
+	if res.Heads == heads.KindIdentity {
+		_, err = fmt.Fprintf(g.stdout, "%s: identity heads (L2-normalise only) recorded in %s\n", res.Encoder, res.RunDir)
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: trained %d epochs on %d pairs in %.1fs, kept epoch %d", res.Encoder, res.EpochsRun, res.TrainPairs, res.Seconds, res.BestEpoch)
+	if res.StoppedEarly {
+		b.WriteString(" (stopped early)")
+	}
+	if v := res.Validation; v != nil {
+		fmt.Fprintf(&b, "\nvalidation (%d pairs): mean rank percentile %.3f poster->intro, %.3f intro->poster; R@10 %.3f / %.3f (chance %.3f)",
+			res.ValPairs, v.PosterToIntroMRP, v.IntroToPosterMRP, v.PosterToIntroR10, v.IntroToPosterR10, min(1, 10/float64(res.ValPairs)))
+	}
+	fmt.Fprintf(&b, "\nheads, config.json, history.json and loss.png in %s\n", res.RunDir)
+	_, err = fmt.Fprint(g.stdout, b.String())
+	return err
+}
+
+// checkTrainOptions rejects flag values that cannot train (exit 2).
+func checkTrainOptions(o TrainOptions) error {
+	if o.Heads != heads.KindMLP && o.Heads != heads.KindIdentity {
+		return usagef("--heads must be %q or %q, got %q", heads.KindMLP, heads.KindIdentity, o.Heads)
+	}
+	if o.Encoder == "" {
+		return usagef("--encoder is required")
+	}
+	if o.ValFraction < 0 || o.ValFraction >= 1 {
+		return usagef("--val-fraction must be in [0,1), got %g", o.ValFraction)
+	}
+	if o.Config.Epochs < 1 {
+		return usagef("--epochs must be at least 1, got %d", o.Config.Epochs)
+	}
+	c := o.Config
+	c.ImageDim, c.TextDim = 1, 1 // filled from the features later
+	if err := c.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
+}
+
+// trainHeads is `reelmatch train` without printing: `run` calls it too.
+func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*TrainResult, error) {
+	if err := checkTrainOptions(opts); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	work := workdir.Dir(opts.Work)
+	man, err := dataset.Load(work.Manifest())
+	if err != nil {
+		return nil, err
+	}
+	feats, err := embcache.Load(work.Features(opts.Encoder))
+	if err != nil {
+		return nil, err
+	}
+	movies := man.Split(reel.SplitTrain)
+	if len(movies) == 0 {
+		return nil, fmt.Errorf("%w: the manifest's training split is empty: list training ids in train.txt and rerun `reelmatch prepare`", heads.ErrNoPairs)
+	}
+	img, txt, err := feats.Rows(dataset.IDs(movies))
+	if err != nil {
+		return nil, err
+	}
+	runDir := work.Run(opts.Encoder)
+	res := &TrainResult{Encoder: opts.Encoder, Heads: opts.Heads, RunDir: runDir}
+	settings := heads.Settings{Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput}
+
+	if opts.Heads == heads.KindIdentity {
+		if err := checkSharedSpace(opts.Encoder, img, txt); err != nil {
+			return nil, err
+		}
+		m := heads.Identity()
+		settings.Heads = heads.KindIdentity
+		m.Settings = settings
+		if err := m.Save(runDir); err != nil {
+			return nil, err
+		}
+		res.Seconds = time.Since(start).Seconds()
+		return res, nil
+	}
+
+	trainIdx, valIdx, err := heads.SplitValidation(len(movies), opts.ValFraction, opts.Config.Seed)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	pick := func(rows [][]float32, idx []int) [][]float32 {
+		out := make([][]float32, len(idx))
+		for k, i := range idx {
+			out[k] = rows[i]
+		}
+		return out
+	}
+	trainImg, trainTxt := pick(img, trainIdx), pick(txt, trainIdx)
+	if opts.ShufflePairs {
+		trainTxt = heads.ShufflePairs(trainTxt, opts.Config.Seed)
+	}
+	var val *heads.Pairs
+	if len(valIdx) > 0 {
+		val = &heads.Pairs{Img: pick(img, valIdx), Txt: pick(txt, valIdx)}
+	}
+	if g.Verbose > 0 {
+		cfgJSON, _ := json.Marshal(opts.Config)
+		g.logf("train: work=%s encoder=%s fingerprint=%s train=%d val=%d shuffle-pairs=%v config=%s",
+			work, opts.Encoder, feats.Fingerprint, len(trainIdx), len(valIdx), opts.ShufflePairs, cfgJSON)
+	}
+
+	var bar progress.Bar
+	epoch := 1
+	m, hist, err := heads.Train(ctx, trainImg, trainTxt, val, opts.Config, heads.TrainOptions{
+		OnBatch: func(done, total int) {
+			if done == 1 {
+				bar = progress.New(g.progress(), total, fmt.Sprintf("epoch %d", epoch))
+			}
+			bar.Add(1)
+			if done == total {
+				bar.Finish()
+			}
+		},
+		OnEpoch: func(e heads.EpochStats) {
+			epoch = e.Epoch + 1
+			line := fmt.Sprintf("epoch %3d  lr %.2g  train loss %.4f", e.Epoch, e.LR, e.TrainLoss)
+			if v := e.Val; v != nil {
+				line += fmt.Sprintf("  val loss %.4f  mean rank pct %.3f/%.3f  R@10 %.3f/%.3f", v.Loss,
+					v.PosterToIntroMRP, v.IntroToPosterMRP, v.PosterToIntroR10, v.IntroToPosterR10)
+			}
+			if opts.Config.LearnTemperature {
+				line += fmt.Sprintf("  τ %.4f", e.Temperature)
+			}
+			g.logf("%s  (%.1fs)", line, e.Seconds)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	settings.Heads = heads.KindMLP
+	settings.Config = m.Settings.Config
+	settings.TrainPairs, settings.ValPairs = m.Settings.TrainPairs, m.Settings.ValPairs
+	settings.ValFraction, settings.ShufflePairs = opts.ValFraction, opts.ShufflePairs
+	settings.EpochsRun, settings.BestEpoch, settings.Validation = m.Settings.EpochsRun, m.Settings.BestEpoch, m.Settings.Validation
+	m.Settings = settings
+	if err := m.Save(runDir); err != nil {
+		return nil, err
+	}
+	if err := writeHistory(work.History(opts.Encoder), hist); err != nil {
+		return nil, err
+	}
+	if err := hist.WriteLossPlot(work.LossPlot(opts.Encoder)); err != nil {
+		return nil, err
+	}
+	res.EpochsRun, res.BestEpoch, res.StoppedEarly = len(hist.Epochs), hist.BestEpoch, hist.StoppedEarly
+	res.TrainPairs, res.ValPairs, res.ShufflePairs = settings.TrainPairs, settings.ValPairs, opts.ShufflePairs
+	res.Validation, res.Config, res.History = settings.Validation, &settings.Config, hist.Epochs
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// checkSharedSpace refuses identity heads unless the encoder says its two
+// towers embed into one space and the cached vectors agree in size.
+func checkSharedSpace(name string, img, txt [][]float32) error {
+	if len(img[0]) != len(txt[0]) {
+		return fmt.Errorf("--heads none: encoder %s gives %d-d posters and %d-d intros, which cannot be compared without trained heads; use --heads mlp",
+			name, len(img[0]), len(txt[0]))
+	}
+	enc, err := encoder.New(name, encoder.Config{ModelsDir: envOr("REELMATCH_MODELS", "")})
+	if errors.Is(err, encoder.ErrUnknownEncoder) {
+		return usagef("%v", err)
+	}
+	if err != nil {
+		return fmt.Errorf("--heads none: open encoder %s to check that its towers share a space: %w", name, err)
+	}
+	defer enc.Close()
+	if s, ok := enc.(encoder.SharedSpace); !ok || !s.SharedSpace() {
+		return fmt.Errorf("--heads none: encoder %s embeds posters and intros into different spaces, so they cannot be compared without trained heads; use --heads mlp", name)
+	}
+	return nil
+}
+
+// writeHistory saves the per-epoch record as indented JSON, atomically.
+func writeHistory(path string, h *heads.History) error {
+	b, err := json.MarshalIndent(h, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode training history: %w", err)
+	}
+	if err := atomicfile.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("save training history %q: %w", filepath.Base(path), err)
+	}
+	return nil
+}

@@ -1,0 +1,434 @@
+package heads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/reelmatch/reelmatch/internal/metrics"
+)
+
+// Pairs are matching rows of poster and intro features: Img[i] goes with
+// Txt[i].
+type Pairs struct {
+	Img, Txt [][]float32
+}
+
+// TrainOptions observe a training run; they do not change its result.
+type TrainOptions struct {
+	// OnBatch, when set, is called after every training step with the steps
+	// done and the steps per epoch (for a progress bar).
+	OnBatch func(done, total int)
+	// OnEpoch, when set, is called after every epoch with its statistics.
+	OnEpoch func(EpochStats)
+}
+
+// ValMetrics are the validation scores of one epoch, computed in eval mode
+// on the validation pairs (taken from the training split, never the test
+// split).
+type ValMetrics struct {
+	// Loss is the contrastive loss over consecutive batches of BatchSize
+	// validation pairs, averaged, so it is comparable with the training loss.
+	Loss float64 `json:"loss"`
+	// MeanRankPercentile and R10 are per direction (metrics conventions).
+	PosterToIntroMRP float64 `json:"poster_to_intro_mean_rank_percentile"`
+	IntroToPosterMRP float64 `json:"intro_to_poster_mean_rank_percentile"`
+	PosterToIntroR10 float64 `json:"poster_to_intro_r10"`
+	IntroToPosterR10 float64 `json:"intro_to_poster_r10"`
+	// Score is the mean of the two mean rank percentiles: the early-stopping
+	// criterion, chance 0.5.
+	Score float64 `json:"score"`
+}
+
+// EpochStats is one epoch of History.
+type EpochStats struct {
+	Epoch       int         `json:"epoch"` // 1-based
+	LR          float64     `json:"lr"`
+	TrainLoss   float64     `json:"train_loss"` // mean over the epoch's batches, training mode
+	Temperature float64     `json:"temperature"`
+	Val         *ValMetrics `json:"val,omitempty"`
+	Seconds     float64     `json:"seconds"`
+}
+
+// History is the per-epoch record of a training run.
+type History struct {
+	Epochs []EpochStats `json:"epochs"`
+	// BestEpoch (1-based) is the epoch whose weights were kept.
+	BestEpoch int `json:"best_epoch"`
+	// StoppedEarly says patience ran out before Config.Epochs.
+	StoppedEarly bool `json:"stopped_early"`
+}
+
+// ErrNoPairs is returned by Train when there is nothing to train on.
+var ErrNoPairs = errors.New("no training pairs")
+
+// Train fits both heads on matching rows imgTrain[i], txtTrain[i] with CLIP's
+// loss and Adam, one StepLR step per epoch. With val pairs, each epoch is
+// scored on them and the best epoch's weights (by mean rank percentile) are
+// kept; cfg.Patience stops early. Input sizes come from the data. The
+// returned Model's Settings hold cfg and the epoch counts; callers add the
+// encoder and fingerprint before Save.
+func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg Config, opts TrainOptions) (*Model, *History, error) {
+	if err := checkPairs("training", imgTrain, txtTrain); err != nil {
+		return nil, nil, err
+	}
+	cfg.ImageDim, cfg.TextDim = len(imgTrain[0]), len(txtTrain[0])
+	if cfg.Epochs == 0 {
+		return nil, nil, fmt.Errorf("%w: epochs must be at least 1", ErrBadConfig)
+	}
+	if len(imgTrain) < 2 {
+		return nil, nil, fmt.Errorf("%w: one pair cannot train a contrastive loss, need at least 2", ErrNoPairs)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if val != nil && len(val.Img) == 0 && len(val.Txt) == 0 {
+		val = nil
+	}
+	if val != nil {
+		if err := checkPairs("validation", val.Img, val.Txt); err != nil {
+			return nil, nil, err
+		}
+		if len(val.Img[0]) != cfg.ImageDim || len(val.Txt[0]) != cfg.TextDim {
+			return nil, nil, fmt.Errorf("validation features are %d/%d-d, training features %d/%d-d",
+				len(val.Img[0]), len(val.Txt[0]), cfg.ImageDim, cfg.TextDim)
+		}
+	}
+
+	var imgStd, txtStd *standardizer
+	if cfg.Standardize {
+		imgStd, txtStd = newStandardizer(imgTrain), newStandardizer(txtTrain)
+		imgTrain, txtTrain = imgStd.apply(imgTrain), txtStd.apply(txtTrain)
+		if val != nil {
+			val = &Pairs{Img: imgStd.apply(val.Img), Txt: txtStd.apply(val.Txt)}
+		}
+	}
+
+	tr, err := newTrainer(cfg, newWeights(cfg, cfg.Seed))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer tr.close()
+
+	n := len(imgTrain)
+	batch := min(cfg.BatchSize, n)
+	steps := n / batch // drop_last: see Config.BatchSize
+	shuffle := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5487_ff1e))
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	imgBuf := make([]float32, batch*cfg.ImageDim)
+	txtBuf := make([]float32, batch*cfg.TextDim)
+	var valImg, valTxt []float32
+	if val != nil {
+		valImg, valTxt = flatten(val.Img), flatten(val.Txt)
+	}
+
+	hist := &History{}
+	var best *weights
+	bestScore, sinceBest := math.Inf(-1), 0
+	for epoch := range cfg.Epochs {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		start := time.Now()
+		lr := cfg.lrAt(epoch)
+		if err := tr.setLR(lr); err != nil {
+			return nil, nil, fmt.Errorf("set learning rate: %w", err)
+		}
+		shuffle.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		var lossSum float64
+		for s := range steps {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			for k, idx := range perm[s*batch : (s+1)*batch] {
+				copy(imgBuf[k*cfg.ImageDim:], imgTrain[idx])
+				copy(txtBuf[k*cfg.TextDim:], txtTrain[idx])
+			}
+			loss, err := tr.trainStep(imgBuf, txtBuf, batch)
+			if err != nil {
+				return nil, nil, fmt.Errorf("epoch %d: %w", epoch+1, err)
+			}
+			lossSum += float64(loss)
+			if opts.OnBatch != nil {
+				opts.OnBatch(s+1, steps)
+			}
+		}
+		w, err := tr.weights()
+		if err != nil {
+			return nil, nil, err
+		}
+		st := EpochStats{Epoch: epoch + 1, LR: lr, TrainLoss: lossSum / float64(steps),
+			Temperature: math.Exp(-float64(w.LogitScale))}
+		if val != nil {
+			if st.Val, err = tr.validate(valImg, valTxt, len(val.Img), w.LogitScale); err != nil {
+				return nil, nil, fmt.Errorf("epoch %d: validate: %w", epoch+1, err)
+			}
+		}
+		st.Seconds = time.Since(start).Seconds()
+		hist.Epochs = append(hist.Epochs, st)
+		if opts.OnEpoch != nil {
+			opts.OnEpoch(st)
+		}
+		// Keep the best epoch by validation score; without validation, the last.
+		if st.Val == nil || st.Val.Score > bestScore {
+			best, hist.BestEpoch, sinceBest = w, epoch+1, 0
+			if st.Val != nil {
+				bestScore = st.Val.Score
+			}
+		} else if sinceBest++; cfg.Patience > 0 && sinceBest >= cfg.Patience {
+			hist.StoppedEarly = true
+			break
+		}
+	}
+
+	if cfg.Standardize {
+		imgStd.fold(&best.Img.Linears[0])
+		txtStd.fold(&best.Txt.Linears[0])
+	}
+	m := newModel(cfg, best)
+	m.Settings.TrainPairs = n
+	m.Settings.EpochsRun = len(hist.Epochs)
+	m.Settings.BestEpoch = hist.BestEpoch
+	if val != nil {
+		m.Settings.ValPairs = len(val.Img)
+		m.Settings.Validation = hist.Epochs[hist.BestEpoch-1].Val
+	}
+	return m, hist, nil
+}
+
+// standardizer shifts and scales each feature to zero mean and unit
+// variance.
+type standardizer struct {
+	mean, scale []float64 // scale = 1/std (1 for constant features)
+}
+
+func newStandardizer(rows [][]float32) *standardizer {
+	dim := len(rows[0])
+	s := &standardizer{mean: make([]float64, dim), scale: make([]float64, dim)}
+	for _, r := range rows {
+		for j, v := range r {
+			s.mean[j] += float64(v)
+		}
+	}
+	for j := range s.mean {
+		s.mean[j] /= float64(len(rows))
+	}
+	variance := make([]float64, dim)
+	for _, r := range rows {
+		for j, v := range r {
+			d := float64(v) - s.mean[j]
+			variance[j] += d * d
+		}
+	}
+	for j := range variance {
+		std := math.Sqrt(variance[j] / float64(len(rows)))
+		s.scale[j] = 1
+		if std > 1e-8 {
+			s.scale[j] = 1 / std
+		}
+	}
+	return s
+}
+
+func (s *standardizer) apply(rows [][]float32) [][]float32 {
+	out := make([][]float32, len(rows))
+	for i, r := range rows {
+		o := make([]float32, len(r))
+		for j, v := range r {
+			o[j] = float32((float64(v) - s.mean[j]) * s.scale[j])
+		}
+		out[i] = o
+	}
+	return out
+}
+
+// fold rewrites l, trained on standardised input, to take raw input:
+// W((x-μ)·k) + b = (W·k)x + (b - W(μ·k)).
+func (s *standardizer) fold(l *linear) {
+	for o := range l.Out {
+		row := l.W[o*l.In : (o+1)*l.In]
+		shift := float64(l.B[o])
+		for j := range row {
+			w := float64(row[j]) * s.scale[j]
+			shift -= w * s.mean[j]
+			row[j] = float32(w)
+		}
+		l.B[o] = float32(shift)
+	}
+}
+
+// checkPairs rejects empty, unequal or ragged feature sets, naming the
+// first bad row.
+func checkPairs(what string, img, txt [][]float32) error {
+	if len(img) == 0 || len(txt) == 0 {
+		return fmt.Errorf("%w: the %s split is empty", ErrNoPairs, what)
+	}
+	if len(img) != len(txt) {
+		return fmt.Errorf("%s pairs: %d poster rows but %d intro rows", what, len(img), len(txt))
+	}
+	for side, rows := range map[string][][]float32{"poster": img, "intro": txt} {
+		dim := len(rows[0])
+		if dim == 0 {
+			return fmt.Errorf("%s %s features are empty", what, side)
+		}
+		for i, r := range rows {
+			if len(r) != dim {
+				return fmt.Errorf("%s %s features row %d: %d values, row 0 has %d", what, side, i, len(r), dim)
+			}
+		}
+	}
+	return nil
+}
+
+func flatten(rows [][]float32) []float32 {
+	if len(rows) == 0 {
+		return nil
+	}
+	out := make([]float32, 0, len(rows)*len(rows[0]))
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// validate projects the validation pairs in eval mode and scores them.
+func (t *trainer) validate(img, txt []float32, n int, logitScale float32) (*ValMetrics, error) {
+	a, err := t.project(t.evalImg, img, n, t.cfg.ImageDim)
+	if err != nil {
+		return nil, err
+	}
+	b, err := t.project(t.evalTxt, txt, n, t.cfg.TextDim)
+	if err != nil {
+		return nil, err
+	}
+	ra, rb := unflattenRows(a, n), unflattenRows(b, n)
+	for i := range ra {
+		normalizeInPlace(ra[i])
+		normalizeInPlace(rb[i])
+	}
+	rep := metrics.Evaluate(metrics.Distance(ra, rb))
+	v := &ValMetrics{
+		Loss:             batchedLoss(ra, rb, t.cfg.BatchSize, t.scaleFor(logitScale)),
+		PosterToIntroMRP: rep.PosterToIntro.MeanRankPercentile,
+		IntroToPosterMRP: rep.IntroToPoster.MeanRankPercentile,
+		PosterToIntroR10: rep.PosterToIntro.R10,
+		IntroToPosterR10: rep.IntroToPoster.R10,
+	}
+	v.Score = (v.PosterToIntroMRP + v.IntroToPosterMRP) / 2
+	return v, nil
+}
+
+// scaleFor is the logit multiplier 1/τ in force.
+func (t *trainer) scaleFor(logitScale float32) float64 {
+	if t.cfg.LearnTemperature {
+		return math.Exp(float64(logitScale))
+	}
+	return 1 / t.cfg.Temperature
+}
+
+func unflattenRows(flat []float32, n int) [][]float32 {
+	dim := len(flat) / n
+	rows := make([][]float32, n)
+	for i := range rows {
+		rows[i] = flat[i*dim : (i+1)*dim : (i+1)*dim]
+	}
+	return rows
+}
+
+// batchedLoss is clipLoss in plain Go over consecutive batches of unit
+// rows a, b, averaged over batches (a last batch of one pair is skipped: its
+// loss is always 0).
+func batchedLoss(a, b [][]float32, batch int, scale float64) float64 {
+	var sum float64
+	var count int
+	for s := 0; s < len(a); s += batch {
+		e := min(s+batch, len(a))
+		if e-s < 2 {
+			continue
+		}
+		sum += clipLossRows(a[s:e], b[s:e], scale)
+		count++
+	}
+	if count == 0 {
+		return 0
+	}
+	return sum / float64(count)
+}
+
+func clipLossRows(a, b [][]float32, scale float64) float64 {
+	n := len(a)
+	logits := make([]float64, n*n)
+	for i := range n {
+		for j := range n {
+			var d float64
+			for k := range a[i] {
+				d += float64(a[i][k]) * float64(b[j][k])
+			}
+			logits[i*n+j] = d * scale
+		}
+	}
+	lse := func(at func(k int) float64) float64 {
+		m := math.Inf(-1)
+		for k := range n {
+			m = math.Max(m, at(k))
+		}
+		var s float64
+		for k := range n {
+			s += math.Exp(at(k) - m)
+		}
+		return m + math.Log(s)
+	}
+	var rows, cols float64
+	for i := range n {
+		rows += lse(func(k int) float64 { return logits[i*n+k] }) - logits[i*n+i]
+		cols += lse(func(k int) float64 { return logits[k*n+i] }) - logits[i*n+i]
+	}
+	return (rows + cols) / (2 * float64(n))
+}
+
+// SplitValidation picks round(fraction*n) of n training rows, at random
+// from seed, for validation, and returns the other indices and the picked
+// ones, each in increasing order. A fraction of 0 gives no validation.
+func SplitValidation(n int, fraction float64, seed int64) (train, val []int, err error) {
+	if fraction < 0 || fraction >= 1 {
+		return nil, nil, fmt.Errorf("%w: val-fraction must be in [0,1), got %g", ErrBadConfig, fraction)
+	}
+	k := int(math.Round(fraction * float64(n)))
+	if fraction > 0 && n >= 4 {
+		k = max(k, 2) // a contrastive score needs at least two pairs
+	}
+	if fraction == 0 || n-k < 2 {
+		k = 0
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x0a1_5b17))
+	picked := make([]bool, n)
+	for _, i := range rng.Perm(n)[:k] {
+		picked[i] = true
+	}
+	for i := range n {
+		if picked[i] {
+			val = append(val, i)
+		} else {
+			train = append(train, i)
+		}
+	}
+	return train, val, nil
+}
+
+// ShufflePairs returns rows in an order drawn from seed, breaking the
+// pairing with the other side: the `--shuffle-pairs` control, under which
+// held-out retrieval must fall to chance.
+func ShufflePairs(rows [][]float32, seed int64) [][]float32 {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x5_4ff1e))
+	out := make([][]float32, len(rows))
+	for i, j := range rng.Perm(len(rows)) {
+		out[i] = rows[j]
+	}
+	return out
+}
