@@ -40,8 +40,11 @@ func (Runtime) Available() error { return nil }
 // backend is shared by every session: it owns a worker pool sized to
 // GOMAXPROCS. SessionOptions.Threads is not applied, because the backend's
 // "parallelism=N" option prints to stdout (compute gobackend.New), which
-// reelmatch reserves for results.
-var backend = sync.OnceValues(func() (compute.Backend, error) { return gobackend.New("") })
+// reelmatch reserves for results. Ops run one after another
+// ("ops_sequential"), each still using the worker pool: with the default
+// mode, concurrent matrix multiplications can each wait for workers the
+// others hold, which on 2 cores hung GoMLX training (see internal/heads).
+var backend = sync.OnceValues(func() (compute.Backend, error) { return gobackend.New("ops_sequential") })
 
 // batchBuckets are the batch sizes executables are compiled for; a batch
 // is padded to the next one, and batches beyond the last are padded to a
