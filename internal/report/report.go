@@ -74,6 +74,8 @@ type Epoch struct {
 	TrainLoss float64
 	ValLoss   float64 // NaN when no validation slice
 	ValMRP    float64 // validation mean rank percentile, NaN when none
+	// Kept marks the epoch whose weights training kept (early stopping).
+	Kept bool
 }
 
 // Query is one qualitative example: a query item and its nearest items of
@@ -201,6 +203,11 @@ func lossSVG(epochs []Epoch) template.HTML {
 	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#889"/>`, pad, pad, pad, h-pad)
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="tick">%.3f</text><text x="%.0f" y="%.0f" class="tick">%.3f</text>`, 2.0, y(hi)+4, hi, 2.0, y(lo)+4, lo)
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="tick">epoch 1</text><text x="%.0f" y="%.0f" class="tick" text-anchor="end">epoch %d</text>`, pad, h-pad+16, w-pad, h-pad+16, epochs[len(epochs)-1].Epoch)
+	for i, e := range epochs {
+		if e.Kept {
+			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#889" stroke-dasharray="4 3"/><text x="%.1f" y="%.0f" class="tick" text-anchor="middle">kept: epoch %d</text>`, x(i), pad, x(i), h-pad, x(i), pad-6, e.Epoch)
+		}
+	}
 	b.WriteString(line(func(e Epoch) float64 { return e.TrainLoss }, "#e0a800", "training loss"))
 	b.WriteString(line(func(e Epoch) float64 { return e.ValLoss }, "#2fb36d", "validation loss"))
 	fmt.Fprintf(&b, `<text x="%.0f" y="18" class="legend" fill="#e0a800">— training loss</text><text x="%.0f" y="18" class="legend" fill="#2fb36d">— validation loss</text>`, w-260, w-130)

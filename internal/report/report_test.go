@@ -34,7 +34,7 @@ func sampleData(t testing.TB) Data {
 				{Name: "test", N: 648, P2I: dir, I2P: dir, Chance: map[string]float64{"r1": 1.0 / 648, "r5": 5.0 / 648, "r10": 10.0 / 648}},
 				{Name: "all", N: 3242, Note: "the seed's protocol, training pairs included", P2I: dir, I2P: dir, Chance: map[string]float64{"r1": 1.0 / 3242, "r5": 5.0 / 3242, "r10": 10.0 / 3242}},
 			},
-			Epochs:        []Epoch{{1, 3.2, 3.3, 0.55}, {2, 2.9, 3.1, 0.58}, {3, 2.7, math.NaN(), math.NaN()}},
+			Epochs:        []Epoch{{1, 3.2, 3.3, 0.55, false}, {2, 2.9, 3.1, 0.58, true}, {3, 2.7, math.NaN(), math.NaN(), false}},
 			PosterQueries: []Query{{ID: "1", Name: "Toy Story <1995>", Poster: p, TrueRank: 2, Hits: []Hit{{ID: "2", Name: "Jumanji", Intro: "board game", Poster: p, Distance: 0.4}, {ID: "1", Name: "Toy Story <1995>", Intro: "a cowboy doll", Poster: p, Distance: 0.41, IsMatch: true}}}},
 			IntroQueries:  []Query{{ID: "2", Name: "Jumanji", Intro: "board game", TrueRank: 1, Hits: []Hit{{ID: "2", Name: "Jumanji", Poster: p, Distance: 0.3, IsMatch: true}}}},
 			Heatmap:       [][]float32{{0.1, 0.9}, {0.8, 0.2}},
@@ -52,7 +52,7 @@ func TestRender(t *testing.T) {
 	for _, want := range []string{
 		"Retrieval metrics", "65.66%", "66.30%", "62.87%", "62.4%", "the seed&#39;s protocol, training pairs included",
 		"loss per epoch", "<polyline", "rank 2-5", "Toy Story &lt;1995&gt;", `class="match"`, "data:image/jpeg;base64,",
-		"data:image/png;base64,", "[3.0, 7.0]", "true intro at rank 2", "epochs",
+		"data:image/png;base64,", "[3.0, 7.0]", "true intro at rank 2", "epochs", "kept: epoch 2",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)

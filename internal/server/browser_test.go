@@ -1,60 +1,21 @@
 package server
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
-
-// findChromium locates a Chromium binary; the test fails (never skips)
-// without one, since CI installs it (scripts/setup.sh).
-func findChromium(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("no chromium on PATH: run `make setup` (installs Debian's chromium) or set CHROMIUM")
-	return ""
-}
-
-// newBrowser starts headless Chromium with the flags that keep it off the
-// network (this machine has none) and returns a tab context.
-func newBrowser(t testing.TB) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(findChromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 45*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
-	return ctx
-}
 
 // TestBrowser opens the page in a real browser, runs a text search, clicks a
 // poster and checks its neighbours are shown with the true match marked.
 func TestBrowser(t *testing.T) {
 	ts, _ := newTestServer(t, 24)
-	ctx := newBrowser(t)
+	ctx := reeltest.NewBrowser(t)
 
 	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
@@ -64,7 +25,7 @@ func TestBrowser(t *testing.T) {
 	}
 	count := func(selector string) int {
 		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(` + "`" + selector + "`" + `).length`))
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+selector+"`"+`).length`))
 		if err != nil {
 			t.Fatalf("browser: count %s: %v", selector, err)
 		}

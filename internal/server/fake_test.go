@@ -21,6 +21,9 @@ import (
 type fakeEngine struct {
 	movies []reel.Movie
 	byID   map[reel.MovieID]int
+	// unavailable, when set, is what both searches fail with (wrapped in
+	// ErrUnavailable), as a run whose encoder cannot be opened does.
+	unavailable error
 }
 
 func newFakeEngine(t testing.TB, n int) *fakeEngine {
@@ -92,6 +95,9 @@ func (e *fakeEngine) Neighbors(id reel.MovieID, _ Direction, k int) ([]reel.Hit,
 }
 
 func (e *fakeEngine) SearchText(_ context.Context, text string, k int) ([]reel.Hit, error) {
+	if e.unavailable != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, e.unavailable)
+	}
 	if strings.Contains(text, "explode") {
 		return nil, fmt.Errorf("encoder crashed at /secret/path")
 	}
@@ -99,6 +105,9 @@ func (e *fakeEngine) SearchText(_ context.Context, text string, k int) ([]reel.H
 }
 
 func (e *fakeEngine) SearchImage(_ context.Context, img image.Image, k int) ([]reel.Hit, error) {
+	if e.unavailable != nil {
+		return nil, fmt.Errorf("%w: %v", ErrUnavailable, e.unavailable)
+	}
 	return e.rankAround(img.Bounds().Dx()%len(e.movies), k), nil
 }
 

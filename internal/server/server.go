@@ -43,6 +43,12 @@ var ErrNotFound = errors.New("movie not found")
 // undecodable image, say); the server answers 400 with its message.
 var ErrBadQuery = errors.New("bad query")
 
+// ErrUnavailable is wrapped by an Engine that cannot answer a kind of query
+// right now (the encoder's model files are missing, say): the server
+// answers 503 with the error's message, "model not loaded: ...", and keeps
+// serving everything else.
+var ErrUnavailable = errors.New("model not loaded")
+
 // Engine is what the server needs from a trained run. Implementations must
 // be safe for concurrent use.
 type Engine interface {
@@ -54,9 +60,11 @@ type Engine interface {
 	// movie's poster or intro, nearest first, and the 1-based rank of the
 	// movie's own pair among all candidates. Unknown ids wrap ErrNotFound.
 	Neighbors(id reel.MovieID, dir Direction, k int) (hits []reel.Hit, trueRank int, err error)
-	// SearchText returns the k posters nearest to free text.
+	// SearchText returns the k posters nearest to free text. An Engine
+	// without a usable encoder wraps ErrUnavailable.
 	SearchText(ctx context.Context, text string, k int) ([]reel.Hit, error)
-	// SearchImage returns the k intros nearest to an uploaded poster.
+	// SearchImage returns the k intros nearest to an uploaded poster, or
+	// an error wrapping ErrUnavailable as SearchText does.
 	SearchImage(ctx context.Context, img image.Image, k int) ([]reel.Hit, error)
 	// Info describes the run (encoder name, split sizes, metrics) for the page header.
 	Info() map[string]any
@@ -396,6 +404,8 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrBadQuery):
 		writeError(w, http.StatusBadRequest, err.Error())
+	case errors.Is(err, ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "request cancelled")
 	default:

@@ -269,6 +269,28 @@ func TestSearchImage(t *testing.T) {
 	}
 }
 
+// TestUnavailable checks that an Engine without an encoder still browses
+// and answers both searches 503 with the reason.
+func TestUnavailable(t *testing.T) {
+	e := newFakeEngine(t, 6)
+	e.unavailable = fmt.Errorf("encoder clip-vit-b32: models folder /m lacks vision_model.onnx")
+	ts := httptest.NewServer(New(Options{Engine: e}))
+	t.Cleanup(ts.Close)
+	want := "model not loaded: encoder clip-vit-b32: models folder /m lacks vision_model.onnx"
+	status, body := get(t, ts.URL+"/api/search?text=space")
+	if status != http.StatusServiceUnavailable || body["error"] != want {
+		t.Errorf("text search: status %d body %v, want 503 %q", status, body, want)
+	}
+	status, body = postImage(t, ts.URL+"/api/search/image", jpegBytes(t, 20, 30), "image")
+	if status != http.StatusServiceUnavailable || body["error"] != want {
+		t.Errorf("image search: status %d body %v, want 503 %q", status, body, want)
+	}
+	status, body = get(t, ts.URL+"/api/movies/3/neighbors?k=2")
+	if status != http.StatusOK {
+		t.Errorf("neighbours without a model: status %d body %v, want 200", status, body)
+	}
+}
+
 // TestConcurrentRequests hammers every endpoint at once; run with -race.
 func TestConcurrentRequests(t *testing.T) {
 	ts, _ := newTestServer(t, 20)

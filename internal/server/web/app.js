@@ -37,6 +37,9 @@ function card(m, { match = false, extra = "" } = {}) {
   if (extra) cap.prepend(el("span", { class: "meta" }, extra), el("br"));
   f.dataset.id = m.id;
   if (match) f.classList.add("match");
+  // Held-out movies were never seen in training: mark them, since how well
+  // they match is the honest measure.
+  if (m.split === "test") f.append(el("span", { class: "tag", title: "held out: not seen in training" }, "held out"));
   const open = () => showPoster(m.id);
   f.addEventListener("click", open);
   f.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
@@ -81,7 +84,7 @@ async function showPoster(id) {
     showResults(el("div", { class: "detail" },
       el("img", { class: "big", src: q.poster, alt: "Poster of " + q.name }),
       el("div", {},
-        el("h2", {}, q.name + " "), el("p", { class: "muted" }, `${q.split} split · id ${q.id}`),
+        el("h2", {}, q.name + " "), el("p", { class: "muted" }, `${q.split === "test" ? "held out (test split)" : "training split"} · id ${q.id}`),
         el("p", {}, q.intro),
         el("h2", {}, `Nearest ${state.k} intros to this poster`),
         rankLine(r.true_rank, "intro"),
@@ -143,10 +146,34 @@ async function loadInfo() {
   try {
     const i = await api("/api/info");
     const parts = [i.encoder && "encoder " + i.encoder];
+    if (i.movies) parts.push(i.test !== undefined ? `${i.movies} movies (${i.train} train, ${i.test} held out)` : `${i.movies} movies`);
     if (i.metrics) parts.push(i.metrics);
     $("#info").textContent = parts.filter(Boolean).join(" · ");
+    if (i.search === false) disableSearch(i.search_error || "model not loaded");
   } catch (e) { $("#info").textContent = ""; }
 }
+
+// disableSearch greys out both searches when the server has no encoder;
+// browsing and neighbours still work.
+function disableSearch(why) {
+  for (const sel of ["#text-query", "#text-search button", "#image-file"]) {
+    $(sel).disabled = true;
+    $(sel).title = why;
+  }
+  $(".upload").classList.add("disabled");
+  $(".upload").title = why;
+  $("#text-query").placeholder = "Search is unavailable (see below)";
+  $("#notice").textContent = "Text and poster search are off: " + why + ". Browsing and neighbours still work.";
+  $("#notice").hidden = false;
+}
+
+// The header is sticky: keep scrolled-to results below it, whatever its
+// height after wrapping (CSSOM, so the CSP's style-src 'self' allows it).
+function fitScrollPadding() {
+  document.documentElement.style.scrollPaddingTop = ($("header").offsetHeight + 12) + "px";
+}
+window.addEventListener("resize", fitScrollPadding);
+fitScrollPadding();
 
 $("#text-search").addEventListener("submit", textSearch);
 $("#image-file").addEventListener("change", imageSearch);
