@@ -27,6 +27,7 @@ const (
 )
 
 const exitCodesHelp = `
+
 Exit codes: 0 ok, 1 failure, 2 usage error, 3 partial data, 130 interrupted.`
 
 // globalOptions are the flags every command shares.
