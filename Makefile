@@ -20,6 +20,7 @@ setup:
 test: setup
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" >&2; exit 1)
 	$(GO) vet ./...
+	$(GO) test -race ./internal/server/ ./internal/search/ ./internal/vecmath/ ./internal/metrics/
 	$(GO) test -timeout 20m ./...
 
 demo: build
