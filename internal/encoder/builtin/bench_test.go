@@ -70,7 +70,9 @@ func BenchmarkBuiltinFit(b *testing.B) {
 // prepared 300x450 poster (the resize and colour conversion are shared
 // and measured by BenchmarkBuiltinImage).
 func BenchmarkBuiltinImageBlocks(b *testing.B) {
-	f := newFrame(resize(testPoster(300, 450)))
+	img := testPoster(300, 450)
+	fine := resize(img, fineW, fineH)
+	f := newFrame(resize(fine, gridW, gridH), fine)
 	for _, blk := range blocks {
 		b.Run(blk.name, func(b *testing.B) {
 			out := make([]float32, 0, blk.n)

@@ -150,25 +150,50 @@ func TestImageFeaturesOfSolidColour(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := make([]float32, 0, imageDim)
-	hist := make([]float32, hsvHistLen)
-	// Hue 0, saturation 1, value 1: hue bin 0, top saturation and value bins.
-	hist[achromaBins+(0*satBins+satBins-1)*valBins+valBins-1] = 1
-	want = append(want, hist...)
 	red := lab(1, 0, 0)
-	for range cells * cells {
-		want = append(want, red[:]...)
+	onehot := func(n, i int) []float32 {
+		v := make([]float32, n)
+		v[i] = 1
+		return v
 	}
-	want = append(want, make([]float32, conGridLen+orientBins+orientQuadLen+edgeGridLen)...)
-	gray := make([]float32, grayBins)
-	gray[bin(0.299, grayBins)] = 1
-	want = append(want, gray...)
-	// L std, S std and V std are 0; colourfulness = 0.3 * hypot(1, 0.5);
-	// all pixels are light and saturated; entropy, edges are 0; the hue
-	// direction is (cos 0, sin 0) weighted by s*v = 1.
-	want = append(want, red[0], 0, 1, 0, 1, 0, red[1], red[2], float32(0.3*math.Hypot(1, 0.5)), 0, 1, 1, 0, 0, 0, 1, 0)
-	if diff := cmp.Diff(want, f, cmpopts.EquateApprox(0, 1e-5)); diff != "" {
-		t.Errorf("features of solid red (-want +got):\n%s", diff)
+	repeat := func(v []float32, times int) []float32 {
+		var out []float32
+		for range times {
+			out = append(out, v...)
+		}
+		return out
+	}
+	want := map[string][]float32{
+		// Hue 0, saturation 1, value 1: hue bin 0, top saturation and
+		// value bins.
+		"hsv":  onehot(hsvHistLen, achromaBins+(0*satBins+satBins-1)*valBins+valBins-1),
+		"lab":  repeat(red[:], cells*cells),
+		"gray": onehot(grayBins, bin(0.299, grayBins)),
+		// L std, S std and V std are 0; colourfulness = 0.3 * hypot(1,
+		// 0.5); all pixels are light and saturated; entropy, edges are 0;
+		// the hue direction is (cos 0, sin 0) weighted by s*v = 1.
+		"stats": {red[0], 0, 1, 0, 1, 0, red[1], red[2], float32(0.3 * math.Hypot(1, 0.5)), 0, 1, 1, 0, 0, 0, 1, 0},
+		// No neighbour is brighter: pattern 0, the first uniform bin, at
+		// both scales.
+		"lbp": repeat(onehot(lbpBins, 0), lbpScales),
+		// Chromatic, saturation above saturatedS, hue bin 0, in every band.
+		"hsvbands": repeat(onehot(hsvBandBins, bandAchroma+0*2+1), hsvBandRows),
+		// Pure red has Cr 255.5, outside the skin box.
+		"skin":     make([]float32, skinLen),
+		"textrows": make([]float32, textRowsLen),
+	}
+	off := 0
+	for _, b := range ImageBlocks() {
+		w, ok := want[b.Name]
+		if !ok {
+			t.Errorf("block %s has no expected values", b.Name)
+		} else if diff := cmp.Diff(w, f[off:off+b.Len], cmpopts.EquateApprox(0, 1e-5)); diff != "" {
+			t.Errorf("block %s of solid red (-want +got):\n%s", b.Name, diff)
+		}
+		off += b.Len
+	}
+	if off != len(f) {
+		t.Errorf("blocks cover %d values, Prepare gave %d", off, len(f))
 	}
 	// CIE Lab of sRGB red is (53.24, 80.09, 67.20) (Lindbloom's calculator).
 	if diff := cmp.Diff([3]float32{0.5324, 0.8009, 0.6720}, red, cmpopts.EquateApprox(0, 2e-3)); diff != "" {

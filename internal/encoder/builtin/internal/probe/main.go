@@ -1,16 +1,3 @@
-// Command probe measures how much cross-modal signal a WORK folder's cached
-// features carry, without training the heads: it fits a linear map on the
-// training split (ridge regression from poster to intro features, or
-// regularised CCA) and scores the held-out split with the same metrics as
-// `reelmatch eval` (mean rank percentile and R@10, both directions).
-//
-// It is a developer tool for tuning the builtin encoder's features:
-//
-//	go run ./internal/encoder/builtin/internal/probe --work WORK [--ablate]
-//
-// where WORK was made by `reelmatch embed --encoder builtin`. With
-// --ablate it also scores each image feature block alone and the whole
-// set without it (blocks from builtin.ImageBlocks).
 package main
 
 import (
@@ -18,16 +5,14 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"sort"
+	"strconv"
 	"strings"
-	"sync"
 
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
-	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -49,8 +34,7 @@ type options struct {
 	ccaK    string
 	only    string
 	drop    string
-	text    string
-	scratch string
+	text    int
 }
 
 func run() error {
@@ -58,13 +42,12 @@ func run() error {
 	flag.StringVar(&o.work, "work", "work", "WORK folder with manifest.json and the feature cache")
 	flag.StringVar(&o.encoder, "encoder", builtin.Name, "encoder whose cache to read")
 	flag.BoolVar(&o.ablate, "ablate", false, "also score each image block alone and the rest without it")
-	flag.StringVar(&o.lambdas, "lambda", "0.3,1,3,10,30", "ridge penalties, relative to the training size")
-	flag.StringVar(&o.ccaReg, "cca-reg", "0.1,0.3,0.5", "CCA shrinkage of both covariances towards the identity")
-	flag.StringVar(&o.ccaK, "cca-k", "32,64,128", "CCA components kept")
+	flag.StringVar(&o.lambdas, "lambda", "3,10,30", "ridge penalties λ, relative to the number of training pairs")
+	flag.StringVar(&o.ccaReg, "cca-reg", "0.5,0.7,0.9", "CCA shrinkage of both covariances towards the identity, in [0,1)")
+	flag.StringVar(&o.ccaK, "cca-k", "16,32,64", "CCA components kept")
 	flag.StringVar(&o.only, "only", "", "comma-separated image blocks to keep (default all)")
 	flag.StringVar(&o.drop, "drop", "", "comma-separated image blocks to leave out")
-	flag.StringVar(&o.text, "text-dims", "", "keep only the first N text dimensions")
-	flag.StringVar(&o.scratch, "scratch", "", "score builtin.ScratchVariants blocks (comma list, or all), alone and added to the selection")
+	flag.IntVar(&o.text, "text-dims", 0, "keep only the first N text dimensions (LSA components come largest first; 0 keeps all)")
 	flag.Parse()
 
 	work := workdir.Dir(o.work)
@@ -84,10 +67,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if o.text != "" {
-		var k int
-		fmt.Sscan(o.text, &k)
-		trT, teT = firstCols(trT, k), firstCols(teT, k)
+	if o.text > 0 {
+		trT, teT = firstCols(trT, o.text), firstCols(teT, o.text)
 	}
 	blocks := builtin.ImageBlocks()
 	if o.encoder != builtin.Name || sumLen(blocks) != len(trI[0]) {
@@ -115,22 +96,6 @@ func run() error {
 	})
 	p := probe{o: o, trT: trT, teT: teT}
 	p.report("all", pick(trI, base), pick(teI, base))
-	if o.scratch != "" {
-		trV := scratchRows(man.Split(reel.SplitTrain))
-		teV := scratchRows(man.Split(reel.SplitTest))
-		var names []string
-		for k := range trV[0] {
-			if o.scratch == "all" || inList(o.scratch, k) {
-				names = append(names, k)
-			}
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			a, b := column(trV, k), column(teV, k)
-			p.report("only "+k, a, b)
-			p.report("add "+k, concat(pick(trI, base), a), concat(pick(teI, base), b))
-		}
-	}
 	if o.ablate {
 		for _, b := range blocks {
 			name := b.Name
@@ -339,45 +304,6 @@ func firstCols(rs [][]float32, k int) [][]float32 {
 	return out
 }
 
-func scratchRows(ms []reel.Movie) []map[string][]float32 {
-	out := make([]map[string][]float32, len(ms))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range 2 {
-		wg.Go(func() {
-			for i := range next {
-				img, err := imageprep.Decode(ms[i].PosterPath)
-				if err != nil {
-					panic(err)
-				}
-				out[i] = builtin.ScratchVariants(img)
-			}
-		})
-	}
-	for i := range ms {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return out
-}
-
-func column(rs []map[string][]float32, k string) [][]float32 {
-	out := make([][]float32, len(rs))
-	for i, r := range rs {
-		out[i] = r[k]
-	}
-	return out
-}
-
-func concat(a, b [][]float32) [][]float32 {
-	out := make([][]float32, len(a))
-	for i := range a {
-		out[i] = append(append([]float32(nil), a[i]...), b[i]...)
-	}
-	return out
-}
-
 func sumLen(bs []builtin.Block) int {
 	n := 0
 	for _, b := range bs {
@@ -398,10 +324,12 @@ func inList(list, name string) bool {
 func floats(s string) []float64 {
 	var out []float64
 	for _, f := range strings.Split(s, ",") {
-		var v float64
-		if _, err := fmt.Sscan(f, &v); err == nil {
-			out = append(out, v)
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "probe: ignoring %q: %v\n", f, err)
+			continue
 		}
+		out = append(out, v)
 	}
 	return out
 }
