@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -39,10 +38,7 @@ const benchConcurrency = 200
 func BenchmarkServe(b *testing.B) {
 	work := synthWork(b, benchMovies)
 	srv := startServe(b, work)
-	space, err := evalrun.Load(work, "builtin")
-	if err != nil {
-		b.Fatal(err)
-	}
+	space := loadSpace(b, work)
 	// Queries as a user types them: the first sentence of a plot.
 	queries := make([]string, benchConcurrency)
 	for i := range queries {
@@ -117,10 +113,7 @@ func BenchmarkServe(b *testing.B) {
 
 // newBenchServer builds the handler runServe serves for WORK.
 func newBenchServer(b *testing.B, work workdir.Dir) http.Handler {
-	space, err := evalrun.Load(work, "builtin")
-	if err != nil {
-		b.Fatal(err)
-	}
+	space := loadSpace(b, work)
 	eng, err := newRunEngine(work, space)
 	if err != nil {
 		b.Fatal(err)

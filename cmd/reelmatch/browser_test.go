@@ -3,13 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
@@ -21,58 +19,29 @@ import (
 func TestServeBrowser(t *testing.T) {
 	work := synthWork(t, synthTestMovies)
 	srv := startServe(t, work)
-	ctx := reeltest.NewBrowser(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("browser: %s: %v\nserver stderr:\n%s", what, err, srv.Stderr)
-		}
-	}
-	count := func(selector string) int {
-		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(`+"`"+selector+"`"+`).length`))
-		if err != nil {
-			t.Fatalf("browser: count %s: %v", selector, err)
-		}
-		return n
-	}
-	text := func(selector string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(selector)))
-		if err != nil {
-			t.Fatalf("browser: text of %s: %v", selector, err)
-		}
-		return s
-	}
+	b := reeltest.NewBrowser(t)
+	b.Log = srv.Stderr
+	space, gal := loadGallery(t, work)
 
-	space, err := evalrun.Load(work, "builtin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gal, err := space.Gallery(evalrun.SplitAll)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	step("open page", chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS(`#grid .card img`)))
-	if n := count(`#grid .card`); n != 60 {
+	b.Do("open page", chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS(`#grid .card img`)))
+	if n := b.Count(`#grid .card`); n != 60 {
 		t.Errorf("first page shows %d posters, want 60", n)
 	}
 	// The header fills in asynchronously; wait for the metrics part.
-	step("header", chromedp.Poll[chromedp.Void](`document.querySelector("#info").textContent.includes("held-out")`))
-	if info := text(`#info`); !strings.Contains(info, "encoder builtin") || !strings.Contains(info, "240 movies") {
+	b.Do("header", chromedp.Poll[chromedp.Void](`document.querySelector("#info").textContent.includes("held-out")`))
+	if info := b.Text(`#info`); !strings.Contains(info, "encoder builtin") || !strings.Contains(info, "240 movies") {
 		t.Errorf("header %q does not name the run", info)
 	}
-	if n := count(`#grid img[src^="/posters/"]`); n != 60 {
+	if n := b.Count(`#grid img[src^="/posters/"]`); n != 60 {
 		t.Errorf("%d grid images point at /posters/, want 60", n)
 	}
 
 	query := space.Manifest.Split(reel.SplitTest)[0]
-	step("text search",
+	b.Do("text search",
 		chromedp.SendKeys(chromedp.CSS(`#text-query`), query.Intro[:min(len(query.Intro), 200)]),
 		chromedp.Click(chromedp.CSS(`#text-search button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#search-results .card`)))
-	if n := count(`#search-results .card`); n != 10 {
+	if n := b.Count(`#search-results .card`); n != 10 {
 		t.Errorf("text search shows %d posters, want 10", n)
 	}
 
@@ -86,47 +55,37 @@ func TestServeBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step("click a poster",
+	b.Do("click a poster",
 		chromedp.Click(chromedp.CSS(fmt.Sprintf(`#grid .card[data-id="%s"]`, id))),
 		chromedp.WaitVisible(chromedp.CSS(`#neighbors li`)))
-	if n := count(`#neighbors li`); n != 5 {
+	if n := b.Count(`#neighbors li`); n != 5 {
 		t.Errorf("poster shows %d intros, want 5", n)
 	}
-	if got := text(`#neighbors li:first-child`); !strings.Contains(got, "#1") {
+	if got := b.Text(`#neighbors li:first-child`); !strings.Contains(got, "#1") {
 		t.Errorf("first intro %q lacks its rank", got)
 	}
-	firstID, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#neighbors li").dataset.id`))
-	if err != nil || firstID != string(hits[0].ID) {
-		t.Errorf("nearest intro is %q (%v), want %q", firstID, err, hits[0].ID)
+	if firstID := reeltest.Eval[string](b, `document.querySelector("#neighbors li").dataset.id`); firstID != string(hits[0].ID) {
+		t.Errorf("nearest intro is %q, want %q", firstID, hits[0].ID)
 	}
-	if got := text(`#results .rank`); !strings.Contains(got, fmt.Sprintf("rank %d", rank)) {
+	if got := b.Text(`#results .rank`); !strings.Contains(got, fmt.Sprintf("rank %d", rank)) {
 		t.Errorf("rank line %q, want rank %d", got, rank)
 	}
-	if rank <= 5 && count(`#neighbors li.match`) != 1 {
+	if rank <= 5 && b.Count(`#neighbors li.match`) != 1 {
 		t.Errorf("own intro at rank %d is not marked", rank)
 	}
 
-	step("click an intro",
+	b.Do("click an intro",
 		chromedp.Click(chromedp.CSS(`#neighbors li`)),
 		chromedp.WaitVisible(chromedp.CSS(`#neighbors .card`)))
-	if n := count(`#neighbors .card`); n != 5 {
+	if n := b.Count(`#neighbors .card`); n != 5 {
 		t.Errorf("intro shows %d posters, want 5", n)
 	}
 	// Every poster thumbnail shown so far decoded (no broken images).
-	broken, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.images].filter(i => i.complete && i.src && i.naturalWidth === 0).length`))
-	if err != nil || broken != 0 {
-		t.Errorf("%d broken images (%v)", broken, err)
+	if broken := reeltest.Eval[int](b, `[...document.images].filter(i => i.complete && i.src && i.naturalWidth === 0).length`); broken != 0 {
+		t.Errorf("%d broken images", broken)
 	}
 
-	if dir := os.Getenv("REELMATCH_SCREENSHOTS"); dir != "" {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "serve-page.png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b.Screenshot("serve-page.png")
 }
 
 // TestServeBrowserWithoutModel opens the page of a run whose encoder cannot
@@ -138,19 +97,14 @@ func TestServeBrowserWithoutModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := startServe(t, work)
-	ctx := reeltest.NewBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS(`#notice`))); err != nil {
-		t.Fatalf("browser: open page: %v", err)
+	b := reeltest.NewBrowser(t)
+	b.Log = srv.Stderr
+	b.Do("open page", chromedp.Navigate(srv.URL), chromedp.WaitVisible(chromedp.CSS(`#notice`)))
+	if notice := b.Text(`#notice`); !strings.Contains(notice, "model not loaded") || !strings.Contains(notice, "reelmatch embed") {
+		t.Errorf("notice %q does not give the reason", notice)
 	}
-	notice, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#notice`)))
-	if err != nil || !strings.Contains(notice, "model not loaded") || !strings.Contains(notice, "reelmatch embed") {
-		t.Errorf("notice %q (%v) does not give the reason", notice, err)
+	if !reeltest.Eval[bool](b, `document.querySelector("#text-query").disabled && document.querySelector("#image-file").disabled && document.querySelector("#text-search button").disabled`) {
+		t.Error("search controls enabled without a model")
 	}
-	disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("#text-query").disabled && document.querySelector("#image-file").disabled && document.querySelector("#text-search button").disabled`))
-	if err != nil || !disabled {
-		t.Errorf("search controls enabled (%v) without a model", err)
-	}
-	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`#grid .card img`))); err != nil {
-		t.Fatalf("browser: catalogue: %v", err)
-	}
+	b.Do("catalogue", chromedp.WaitVisible(chromedp.CSS(`#grid .card img`)))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,7 +9,6 @@ import (
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder"
-	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 func init() { commands = append(commands, newEmbedCommand) }
@@ -19,11 +17,8 @@ func init() { commands = append(commands, newEmbedCommand) }
 type EmbedOptions struct {
 	Work  string
 	Batch int
-	// LongText and ImagePrep are passed to the encoder's Config (as in
-	// encode); they change pretrained encoders' outputs and fingerprints.
-	LongText  string
-	ImagePrep string
 	encoderOptions
+	prepOptions
 }
 
 func newEmbedCommand(g *globalOptions) *cobra.Command {
@@ -53,10 +48,9 @@ REELMATCH_BACKEND give defaults for --work, --encoder, --models, --backend.` + e
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding manifest.json")
+	addWorkFlag(f, &opts.Work, "WORK folder holding manifest.json")
 	f.IntVar(&opts.Batch, "batch", embed.DefaultBatchSize, "posters or intros per encoder call")
-	f.StringVar(&opts.LongText, "long-text", "", "texts beyond the model window: truncate (default) or chunk")
-	f.StringVar(&opts.ImagePrep, "image-prep", "", "image recipe where the encoder has a choice: seed or torchvision (resnet50-distilbert)")
+	opts.prepOptions.AddFlags(f)
 	opts.encoderOptions.AddFlags(f)
 	return cmd
 }
@@ -65,22 +59,22 @@ func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []stri
 	if opts.Batch <= 0 {
 		return usagef("--batch must be positive, got %d", opts.Batch)
 	}
-	if opts.TextInput != "" && opts.TextInput != embed.TextRaw && opts.TextInput != embed.TextClean {
-		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, opts.TextInput)
+	if err := opts.check(); err != nil {
+		return err
 	}
-	work := workdir.Dir(opts.Work)
+	work, err := workDir("embed", opts.Work)
+	if err != nil {
+		return err
+	}
 	man, err := dataset.Load(work.Manifest())
 	if err != nil {
 		return err
 	}
 	cfg := opts.config()
-	cfg.LongText, cfg.ImagePrep = opts.LongText, opts.ImagePrep
+	opts.apply(&cfg)
 	enc, err := encoder.New(opts.Encoder, cfg)
-	if errors.Is(err, encoder.ErrUnknownEncoder) {
-		return usagef("%v", err)
-	}
 	if err != nil {
-		return fmt.Errorf("open encoder %s: %w", opts.Encoder, err)
+		return openEncoderError(opts.Encoder, err)
 	}
 	defer enc.Close()
 	if g.Verbose > 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"strconv"
@@ -25,10 +24,8 @@ type EncodeOptions struct {
 	// Work, when set, opens the encoder as embed left it in WORK (fitted
 	// state, text input); builtin needs it.
 	Work string
-	// LongText and ImagePrep are passed to the encoder's Config.
-	LongText  string
-	ImagePrep string
 	encoderOptions
+	prepOptions
 }
 
 func newEncodeCommand(g *globalOptions) *cobra.Command {
@@ -59,8 +56,7 @@ defaults for --encoder, --models, --backend.` + exitCodesHelp,
 	f.StringVar(&opts.Text, "text", "", "text to encode")
 	f.StringVar(&opts.Image, "image", "", "image file to encode (JPEG, PNG, WebP or GIF)")
 	f.StringVar(&opts.Work, "work", "", "WORK folder whose embed state to use (needed by builtin)")
-	f.StringVar(&opts.LongText, "long-text", "", "texts beyond the model window: truncate (default) or chunk")
-	f.StringVar(&opts.ImagePrep, "image-prep", "", "image recipe where the encoder has a choice: seed or torchvision (resnet50-distilbert)")
+	opts.prepOptions.AddFlags(f)
 	opts.encoderOptions.AddFlags(f)
 	return cmd
 }
@@ -75,8 +71,8 @@ func runEncode(ctx context.Context, opts EncodeOptions, g *globalOptions, _ []st
 	if (opts.Text == "") == (opts.Image == "") {
 		return usagef("encode needs exactly one of --text or --image")
 	}
-	if opts.TextInput != "" && opts.TextInput != embed.TextRaw && opts.TextInput != embed.TextClean {
-		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, opts.TextInput)
+	if err := opts.check(); err != nil {
+		return err
 	}
 	// Decode first: a bad image path should not wait for model loading.
 	var img image.Image
@@ -87,7 +83,7 @@ func runEncode(ctx context.Context, opts EncodeOptions, g *globalOptions, _ []st
 		}
 	}
 	cfg := opts.config()
-	cfg.LongText, cfg.ImagePrep = opts.LongText, opts.ImagePrep
+	opts.apply(&cfg)
 	var enc encoder.Encoder
 	var err error
 	if opts.Work != "" {
@@ -95,11 +91,8 @@ func runEncode(ctx context.Context, opts EncodeOptions, g *globalOptions, _ []st
 	} else {
 		enc, err = encoder.New(opts.Encoder, cfg)
 	}
-	if errors.Is(err, encoder.ErrUnknownEncoder) {
-		return usagef("%v", err)
-	}
 	if err != nil {
-		return fmt.Errorf("open encoder %s: %w", opts.Encoder, err)
+		return openEncoderError(opts.Encoder, err)
 	}
 	defer enc.Close()
 	if _, fits := enc.(encoder.Fitter); fits && opts.Work == "" {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/metrics"
-	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 func init() { commands = append(commands, newEvalCommand) }
@@ -64,8 +63,7 @@ used. Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults.` + exitCo
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
-	f.StringVar(&opts.Encoder, "encoder", envOr("REELMATCH_ENCODER", ""), "which run to evaluate (default: the only one in WORK)")
+	addRunFlags(f, &opts.Work, &opts.Encoder, "evaluate")
 	f.StringVar(&opts.Split, "split", evalrun.SplitTest, "movies to evaluate on: test, all (the seed's protocol) or train")
 	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals")
 	return cmd
@@ -75,11 +73,7 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 	if err := evalrun.CheckSplit(opts.Split); err != nil {
 		return usagef("--split: %v", err)
 	}
-	if opts.Work == "" {
-		return usagef("eval needs --work WORK (or REELMATCH_WORK)")
-	}
-	work := workdir.Dir(opts.Work)
-	name, err := evalrun.ResolveEncoder(work, opts.Encoder)
+	work, name, err := resolveRun("eval", opts.Work, opts.Encoder)
 	if err != nil {
 		return err
 	}

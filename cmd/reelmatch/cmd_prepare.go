@@ -10,7 +10,6 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/progress"
-	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 func init() { commands = append(commands, newPrepareCommand) }
@@ -54,21 +53,13 @@ Environment: REELMATCH_DATA and REELMATCH_WORK give --data and --work defaults.`
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Data, "data", envOr("REELMATCH_DATA", ""), "dataset folder holding info.csv, poster/ and train.txt")
-	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder the manifest goes to")
+	addDataFlag(f, &opts.Data)
+	addWorkFlag(f, &opts.Work, "WORK folder the manifest goes to")
 	f.StringVar(&opts.Train, "train", "", "training id list (default DIR/train.txt)")
 	f.StringVar(&opts.StopWords, "stopwords", "", "stop-word file, one word a line, replacing NLTK's English list")
 	f.IntVar(&opts.Workers, "workers", 0, "posters decoded in parallel (default: number of CPUs)")
 	f.BoolVar(&opts.Recheck, "recheck", false, "decode every poster again, even those the existing manifest already checked")
 	return cmd
-}
-
-// noArgs rejects positional arguments as a usage error (exit 2).
-func noArgs(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usagef("%s takes no arguments, got %q", cmd.Name(), strings.Join(args, " "))
-	}
-	return nil
 }
 
 // prepareJSON is the --json result of prepare.
@@ -80,11 +71,12 @@ type prepareJSON struct {
 }
 
 func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []string) error {
-	if opts.Data == "" {
-		return usagef("prepare needs --data DIR (or REELMATCH_DATA), the folder holding info.csv, poster/ and train.txt")
+	if err := checkData("prepare", opts.Data); err != nil {
+		return err
 	}
-	if opts.Work == "" {
-		return usagef("prepare needs --work WORK (or REELMATCH_WORK)")
+	work, err := workDir("prepare", opts.Work)
+	if err != nil {
+		return err
 	}
 	pipe, err := cleanPipeline(opts.StopWords)
 	if err != nil {
@@ -94,7 +86,6 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
-	work := workdir.Dir(opts.Work)
 	if g.Verbose > 0 {
 		g.logf("prepare: data=%s work=%s train=%s stopwords=%s workers=%d textprep=%s",
 			opts.Data, opts.Work, prepareDefault(opts.Train, "DIR/train.txt"), prepareDefault(opts.StopWords, "NLTK English (179)"), workers, pipe.Fingerprint())

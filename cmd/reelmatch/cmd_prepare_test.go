@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/reelmatch/reelmatch/internal/dataset"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -28,22 +27,15 @@ func writeDataset(t *testing.T, info string, posters []string, train string) str
 		img.Pix[i] = uint8(i * 7)
 	}
 	img.Set(0, 0, color.White)
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
+	poster := reeltest.JPEG(t, img, 0)
+	if err := os.MkdirAll(filepath.Join(dir, "poster"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(os.MkdirAll(filepath.Join(dir, "poster"), 0o755))
 	for _, id := range posters {
-		must(os.WriteFile(filepath.Join(dir, "poster", id+".jpg"), buf.Bytes(), 0o644))
+		reeltest.WriteFile(t, filepath.Join(dir, "poster", id+".jpg"), poster)
 	}
-	must(os.WriteFile(filepath.Join(dir, "info.csv"), []byte(info), 0o644))
-	must(os.WriteFile(filepath.Join(dir, "train.txt"), []byte(train), 0o644))
+	reeltest.WriteFile(t, filepath.Join(dir, "info.csv"), []byte(info))
+	reeltest.WriteFile(t, filepath.Join(dir, "train.txt"), []byte(train))
 	return dir
 }
 

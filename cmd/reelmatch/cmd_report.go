@@ -28,6 +28,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/report"
+	"github.com/reelmatch/reelmatch/internal/search"
 	"github.com/reelmatch/reelmatch/internal/vecmath"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -92,7 +93,7 @@ Environment: REELMATCH_WORK gives the default for --work.` + exitCodesHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
+	addWorkFlag(f, &opts.Work, "WORK folder holding the manifest, features and runs")
 	f.StringVar(&opts.Out, "out", "", "report file (default: WORK/report.html)")
 	f.IntVar(&opts.Examples, "examples", 3, "posters and intros in the qualitative study, per run")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed of the random examples and heat-map sample")
@@ -114,7 +115,10 @@ func runReport(ctx context.Context, opts ReportOptions, g *globalOptions, _ []st
 	if opts.HeatmapSize < 0 || opts.HeatmapSize > 200 {
 		return usagef("--heatmap-size must be between 0 and 200, got %d", opts.HeatmapSize)
 	}
-	work := workdir.Dir(opts.Work)
+	work, err := workDir("report", opts.Work)
+	if err != nil {
+		return err
+	}
 	out := opts.Out
 	if out == "" {
 		out = filepath.Join(opts.Work, "report.html")
@@ -372,29 +376,30 @@ func (b *reportBuilder) examples(run *report.Run, space *evalrun.Space) error {
 		}
 		return out
 	}
-	for _, i := range pick() {
-		m := space.Movies[i]
-		hits, err := gal.ByPoster(m.ID, reportHits)
-		if err != nil {
-			return err
-		}
-		rank, err := gal.Intros.Rank(space.Image[i], m.ID)
-		if err != nil {
-			return err
-		}
-		run.PosterQueries = append(run.PosterQueries, b.query(gal, m, rank, hits))
+	// Posters query the intros, then intros the posters, each side on its
+	// own draw of movies.
+	sides := []struct {
+		nearest func(reel.MovieID, int) ([]reel.Hit, error)
+		gallery *search.Index   // the other side, for the true match's rank
+		query   [][]float32     // this side's vectors, by movie
+		out     *[]report.Query // where this side's examples go
+	}{
+		{gal.ByPoster, gal.Intros, space.Image, &run.PosterQueries},
+		{gal.ByIntro, gal.Posters, space.Text, &run.IntroQueries},
 	}
-	for _, i := range pick() {
-		m := space.Movies[i]
-		hits, err := gal.ByIntro(m.ID, reportHits)
-		if err != nil {
-			return err
+	for _, side := range sides {
+		for _, i := range pick() {
+			m := space.Movies[i]
+			hits, err := side.nearest(m.ID, reportHits)
+			if err != nil {
+				return err
+			}
+			rank, err := side.gallery.Rank(side.query[i], m.ID)
+			if err != nil {
+				return err
+			}
+			*side.out = append(*side.out, b.query(gal, m, rank, hits))
 		}
-		rank, err := gal.Posters.Rank(space.Text[i], m.ID)
-		if err != nil {
-			return err
-		}
-		run.IntroQueries = append(run.IntroQueries, b.query(gal, m, rank, hits))
 	}
 	return nil
 }

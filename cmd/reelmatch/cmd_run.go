@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -62,8 +61,8 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Data, "data", envOr("REELMATCH_DATA", ""), "dataset folder holding info.csv, poster/ and train.txt")
-	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder for every artifact")
+	addDataFlag(f, &opts.Data)
+	addWorkFlag(f, &opts.Work, "WORK folder for every artifact")
 	f.IntVar(&opts.EmbedBatch, "embed-batch", embed.DefaultBatchSize, "posters or intros per encoder call (embed's --batch)")
 	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals to the eval")
 	opts.encoderOptions.AddFlags(f)
@@ -88,17 +87,17 @@ type runEvalJSON struct {
 }
 
 func runRun(ctx context.Context, opts RunOptions, g *globalOptions, _ []string) error {
-	if opts.Data == "" {
-		return usagef("run needs --data DIR (or REELMATCH_DATA), the folder holding info.csv, poster/ and train.txt")
+	if err := checkData("run", opts.Data); err != nil {
+		return err
 	}
-	if opts.Work == "" {
-		return usagef("run needs --work WORK (or REELMATCH_WORK)")
+	if _, err := workDir("run", opts.Work); err != nil {
+		return err
 	}
 	if opts.EmbedBatch <= 0 {
 		return usagef("--embed-batch must be positive, got %d", opts.EmbedBatch)
 	}
-	if opts.TextInput != "" && opts.TextInput != embed.TextRaw && opts.TextInput != embed.TextClean {
-		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, opts.TextInput)
+	if err := opts.check(); err != nil {
+		return err
 	}
 	opts.Train.Work, opts.Train.Encoder = opts.Work, opts.Encoder
 	if err := checkTrainOptions(opts.Train); err != nil {
@@ -160,11 +159,8 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 
 	// embed
 	enc, err := encoder.New(opts.Encoder, opts.config())
-	if errors.Is(err, encoder.ErrUnknownEncoder) {
-		return nil, usagef("%v", err)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("open encoder %s: %w", opts.Encoder, err)
+		return nil, openEncoderError(opts.Encoder, err)
 	}
 	defer enc.Close()
 	sum, err := embed.Run(ctx, work, man, enc, embed.Options{BatchSize: opts.EmbedBatch, TextInput: opts.TextInput, Progress: g.progress()})

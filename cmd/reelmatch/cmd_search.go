@@ -13,11 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reelmatch/reelmatch/internal/embed"
-	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/reel"
-	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 func init() { commands = append(commands, newSearchCommand) }
@@ -70,8 +67,7 @@ REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
-	f.StringVar(&opts.Encoder, "encoder", envOr("REELMATCH_ENCODER", ""), "which run to search (default: the only one in WORK)")
+	addRunFlags(f, &opts.Work, &opts.Encoder, "search")
 	f.StringVar(&opts.Split, "split", evalrun.SplitAll, "gallery: all (every movie), test or train")
 	f.StringVar(&opts.Poster, "poster", "", "query with this movie's poster")
 	f.StringVar(&opts.Intro, "intro", "", "query with this movie's intro")
@@ -139,8 +135,7 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 			return fmt.Errorf("query image %q is a folder: pass the path of an image file", opts.Image)
 		}
 	}
-	work := workdir.Dir(opts.Work)
-	name, err := evalrun.ResolveEncoder(work, opts.Encoder)
+	work, name, err := resolveRun("search", opts.Work, opts.Encoder)
 	if err != nil {
 		return err
 	}
@@ -178,14 +173,11 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 			hits, err = gal.ByIntro(id, opts.K)
 		}
 	default:
-		enc, oerr := embed.OpenEncoder(work, name, encoder.Config{ModelsDir: opts.Models, Backend: opts.Backend, TextInput: space.Features.TextInput})
+		enc, oerr := openQueryEncoder(work, space, encoderOptions{Models: opts.Models, Backend: opts.Backend})
 		if oerr != nil {
 			return oerr
 		}
 		defer enc.Close()
-		if fp := space.Features.Fingerprint; fp != "" && enc.Fingerprint() != fp {
-			return fmt.Errorf("encoder %s now has fingerprint %.12s but the feature cache was made with %.12s: rerun `reelmatch embed --work %s --encoder %s`", name, enc.Fingerprint(), fp, work, name)
-		}
 		encStart := time.Now()
 		var v []float32
 		if opts.Text != "" {

@@ -5,22 +5,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/jpeg"
-	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -103,43 +106,10 @@ func startServeJSON(tb testing.TB, work workdir.Dir, jsonOut bool) *servedRun {
 	return s
 }
 
-// getJSON fetches url and decodes its JSON body into a map.
-func getJSON(tb testing.TB, u string) (int, map[string]any) {
-	tb.Helper()
-	res, err := http.Get(u)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-		tb.Fatalf("GET %s: body is not JSON: %v", u, err)
-	}
-	return res.StatusCode, body
-}
-
 // postPoster uploads a file as multipart field "image".
 func postPoster(tb testing.TB, u, path string) (int, map[string]any) {
 	tb.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	fw, _ := mw.CreateFormFile("image", "poster.jpg")
-	fw.Write(data)
-	mw.Close()
-	res, err := http.Post(u, mw.FormDataContentType(), &buf)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-		tb.Fatalf("POST %s: body is not JSON: %v", u, err)
-	}
-	return res.StatusCode, body
+	return reeltest.PostImage(tb, u, reeltest.ReadFile(tb, path), "image")
 }
 
 // apiHit is one result as the API returns it.
@@ -183,14 +153,7 @@ var closeDistances = cmp.Comparer(func(a, b float32) bool { return a-b < 1e-5 &&
 func TestServeAPI(t *testing.T) {
 	work := synthWork(t, synthTestMovies)
 	srv := startServe(t, work)
-	space, err := evalrun.Load(work, "builtin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gal, err := space.Gallery(evalrun.SplitAll)
-	if err != nil {
-		t.Fatal(err)
-	}
+	space, gal := loadGallery(t, work)
 	split := func(id reel.MovieID) string { m, _ := gal.Movie(id); return string(m.Split) }
 	// Ranks of every true match over all movies, from the matrix eval saved.
 	ids, D, err := evalrun.LoadDistance(work.Distance("builtin", evalrun.SplitAll))
@@ -206,7 +169,7 @@ func TestServeAPI(t *testing.T) {
 	}
 
 	t.Run("info", func(t *testing.T) {
-		status, info := getJSON(t, srv.URL+"api/info")
+		status, info := reeltest.GetJSON(t, srv.URL+"api/info")
 		res, err := evalrun.ReadResult(work, "builtin", evalrun.SplitTest)
 		if err != nil {
 			t.Fatal(err)
@@ -232,7 +195,7 @@ func TestServeAPI(t *testing.T) {
 	})
 
 	t.Run("movies", func(t *testing.T) {
-		_, body := getJSON(t, srv.URL+"api/movies?limit=500")
+		_, body := reeltest.GetJSON(t, srv.URL+"api/movies?limit=500")
 		raw, _ := json.Marshal(body["movies"])
 		var ms []struct{ ID, Split string }
 		if err := json.Unmarshal(raw, &ms); err != nil {
@@ -260,7 +223,7 @@ func TestServeAPI(t *testing.T) {
 			{"intro_to_poster", metrics.IntroToPoster, gal.ByIntro},
 		} {
 			t.Run(fmt.Sprintf("neighbors %s %s", id, tc.dir), func(t *testing.T) {
-				status, body := getJSON(t, srv.URL+"api/movies/"+string(id)+"/neighbors?k=7&direction="+tc.dir)
+				status, body := reeltest.GetJSON(t, srv.URL+"api/movies/"+string(id)+"/neighbors?k=7&direction="+tc.dir)
 				if status != 200 {
 					t.Fatalf("status %d: %v", status, body)
 				}
@@ -280,7 +243,7 @@ func TestServeAPI(t *testing.T) {
 
 	t.Run("text search finds what the movie's own intro finds", func(t *testing.T) {
 		m := test[2]
-		status, body := getJSON(t, srv.URL+"api/search?k=6&text="+url.QueryEscape(m.Intro))
+		status, body := reeltest.GetJSON(t, srv.URL+"api/search?k=6&text="+url.QueryEscape(m.Intro))
 		if status != 200 {
 			t.Fatalf("status %d: %v", status, body)
 		}
@@ -314,7 +277,7 @@ func TestServeAPI(t *testing.T) {
 		want := make([]string, len(urls))
 		for i := range urls {
 			urls[i] = srv.URL + "api/search?k=3&text=" + url.QueryEscape(test[i].Intro)
-			_, body := getJSON(t, urls[i])
+			_, body := reeltest.GetJSON(t, urls[i])
 			want[i] = fmt.Sprint(hitsOf(t, body))
 		}
 		bodies := make([]map[string]any, 3*len(urls))
@@ -376,7 +339,7 @@ func TestServeAPI(t *testing.T) {
 	})
 
 	t.Run("unknown movie", func(t *testing.T) {
-		if status, _ := getJSON(t, srv.URL+"api/movies/no-such-id/neighbors"); status != 404 {
+		if status, _ := reeltest.GetJSON(t, srv.URL+"api/movies/no-such-id/neighbors"); status != 404 {
 			t.Errorf("status %d, want 404", status)
 		}
 	})
@@ -393,11 +356,11 @@ func TestServeWithoutModel(t *testing.T) {
 	if s := srv.Stderr.String(); !strings.Contains(s, "warning: text and image search disabled") || !strings.Contains(s, "reelmatch embed") {
 		t.Errorf("stderr does not explain why search is off:\n%s", s)
 	}
-	_, info := getJSON(t, srv.URL+"api/info")
+	_, info := reeltest.GetJSON(t, srv.URL+"api/info")
 	if info["search"] != false || !strings.HasPrefix(fmt.Sprint(info["search_error"]), "model not loaded: ") {
 		t.Errorf("info %v: want search false and search_error", info)
 	}
-	status, body := getJSON(t, srv.URL+"api/search?text=haunted+house")
+	status, body := reeltest.GetJSON(t, srv.URL+"api/search?text=haunted+house")
 	if msg := fmt.Sprint(body["error"]); status != http.StatusServiceUnavailable || !strings.HasPrefix(msg, "model not loaded: ") || !strings.Contains(msg, "no fitted state") {
 		t.Errorf("text search: status %d body %v, want 503 model not loaded", status, body)
 	}
@@ -406,7 +369,7 @@ func TestServeWithoutModel(t *testing.T) {
 	if status != http.StatusServiceUnavailable || !strings.HasPrefix(fmt.Sprint(body["error"]), "model not loaded: ") {
 		t.Errorf("image search: status %d body %v, want 503", status, body)
 	}
-	if status, body := getJSON(t, srv.URL+"api/movies/"+string(man.ID)+"/neighbors"); status != 200 || len(hitsOf(t, body)) != 5 {
+	if status, body := reeltest.GetJSON(t, srv.URL+"api/movies/"+string(man.ID)+"/neighbors"); status != 200 || len(hitsOf(t, body)) != 5 {
 		t.Errorf("neighbours: status %d body %v", status, body)
 	}
 }
@@ -414,11 +377,29 @@ func TestServeWithoutModel(t *testing.T) {
 // synthMovie returns movie i of WORK's manifest.
 func synthMovie(tb testing.TB, work workdir.Dir, i int) reel.Movie {
 	tb.Helper()
+	return loadSpace(tb, work).Movies[i]
+}
+
+// loadSpace loads WORK's builtin run as serve does.
+func loadSpace(tb testing.TB, work workdir.Dir) *evalrun.Space {
+	tb.Helper()
 	space, err := evalrun.Load(work, "builtin")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return space.Movies[i]
+	return space
+}
+
+// loadGallery loads WORK's builtin run and the gallery of all its movies,
+// the one serve answers from.
+func loadGallery(tb testing.TB, work workdir.Dir) (*evalrun.Space, *evalrun.Gallery) {
+	tb.Helper()
+	space := loadSpace(tb, work)
+	gal, err := space.Gallery(evalrun.SplitAll)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return space, gal
 }
 
 // TestServeShutdown cancels the command's context, as main's signal
@@ -433,7 +414,7 @@ func TestServeShutdown(t *testing.T) {
 	if diff := cmp.Diff(serveJSON{URL: srv.URL, Encoder: "builtin", Movies: synthTestMovies, Search: true}, out); diff != "" {
 		t.Errorf("--json output (-want +got):\n%s", diff)
 	}
-	if status, _ := getJSON(t, srv.URL+"healthz"); status != 200 {
+	if status, _ := reeltest.GetJSON(t, srv.URL+"healthz"); status != 200 {
 		t.Fatalf("healthz: %d", status)
 	}
 	start := time.Now()
@@ -480,5 +461,70 @@ func TestServeErrors(t *testing.T) {
 				t.Errorf("exit %d stderr %q; want exit %d and %q", code, stderr, tc.wantCode, tc.wantErr)
 			}
 		})
+	}
+}
+
+// overlapTower is a text and image tower that counts Encode calls running
+// at the same time (its Prepare may overlap, by contract).
+type overlapTower struct {
+	inside, worst *atomic.Int32
+}
+
+func (overlapTower) Dim() int { return 1 }
+
+func (t overlapTower) enter() {
+	n := t.inside.Add(1)
+	for {
+		w := t.worst.Load()
+		if n <= w || t.worst.CompareAndSwap(w, n) {
+			break
+		}
+	}
+	time.Sleep(time.Millisecond) // widen the window an overlap would need
+	t.inside.Add(-1)
+}
+
+func (t overlapTower) Encode(_ context.Context, texts []string) ([][]float32, error) {
+	t.enter()
+	return make([][]float32, len(texts)), nil
+}
+
+func (t overlapTower) Prepare(image.Image) ([]float32, error) { return []float32{0}, nil }
+
+type overlapImage struct{ overlapTower }
+
+func (t overlapImage) Encode(_ context.Context, in [][]float32) ([][]float32, error) {
+	t.enter()
+	return make([][]float32, len(in)), nil
+}
+
+type overlapEncoder struct{ overlapTower }
+
+func (overlapEncoder) Name() string                { return "overlap" }
+func (overlapEncoder) Fingerprint() string         { return "overlap" }
+func (e overlapEncoder) Text() encoder.TextTower   { return e.overlapTower }
+func (e overlapEncoder) Image() encoder.ImageTower { return overlapImage{e.overlapTower} }
+func (overlapEncoder) Close() error                { return nil }
+
+// TestSerialEncoderSerialisesEncode checks that the engine's encoder
+// wrapper never lets two tower Encode calls (text or image) run at once,
+// since towers need not be safe for concurrent use.
+func TestSerialEncoderSerialisesEncode(t *testing.T) {
+	var inside, worst atomic.Int32
+	e := &runEngine{info: map[string]any{}}
+	e.setEncoder(overlapEncoder{overlapTower{&inside, &worst}}, nil)
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				_, _ = e.enc.Text().Encode(context.Background(), []string{"x"})
+				return
+			}
+			_, _ = e.enc.Image().Encode(context.Background(), [][]float32{{0}})
+		})
+	}
+	wg.Wait()
+	if w := worst.Load(); w != 1 {
+		t.Errorf("at most %d tower Encode calls ran at once, want 1", w)
 	}
 }

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/spf13/pflag"
 
+	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
 )
 
-// encoderOptions are the encoder flags that embed, encode, run and search
+// encoderOptions are the encoder flags that embed, encode, run and serve
 // share. Defaults come from REELMATCH_ENCODER, REELMATCH_MODELS and
 // REELMATCH_BACKEND; a flag beats the environment.
 type encoderOptions struct {
@@ -25,7 +29,45 @@ func (o *encoderOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.TextInput, "text-input", "", "intro fed to the text tower: raw or clean (default: the encoder's choice, clean for builtin)")
 }
 
+// check rejects a --text-input other than raw, clean or empty (the
+// encoder's choice) as a usage error.
+func (o *encoderOptions) check() error {
+	if o.TextInput != "" && o.TextInput != embed.TextRaw && o.TextInput != embed.TextClean {
+		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, o.TextInput)
+	}
+	return nil
+}
+
 // config is the encoder.Config the flags describe.
 func (o *encoderOptions) config() encoder.Config {
 	return encoder.Config{ModelsDir: o.Models, Backend: o.Backend, TextInput: o.TextInput}
+}
+
+// openEncoderError is the error the user sees when encoder name does not
+// open: an unknown name is a usage error (exit 2), anything else a failure
+// naming the encoder.
+func openEncoderError(name string, err error) error {
+	if errors.Is(err, encoder.ErrUnknownEncoder) {
+		return usagef("%v", err)
+	}
+	return fmt.Errorf("open encoder %s: %w", name, err)
+}
+
+// prepOptions are the input-preparation flags of embed and encode. They
+// change a pretrained encoder's outputs and fingerprint, so encode must be
+// given the ones embed was.
+type prepOptions struct {
+	LongText  string
+	ImagePrep string
+}
+
+// AddFlags registers --long-text and --image-prep.
+func (o *prepOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.LongText, "long-text", "", "texts beyond the model window: truncate (default) or chunk")
+	f.StringVar(&o.ImagePrep, "image-prep", "", "image recipe where the encoder has a choice: seed or torchvision (resnet50-distilbert)")
+}
+
+// apply sets the flags' fields of cfg.
+func (o *prepOptions) apply(cfg *encoder.Config) {
+	cfg.LongText, cfg.ImagePrep = o.LongText, o.ImagePrep
 }

@@ -31,3 +31,16 @@ func TestVersionJSON(t *testing.T) {
 		t.Fatalf("exit %d stdout %q", code, stdout)
 	}
 }
+
+// TestExtraArgumentIsUsageError passes a stray argument to commands that
+// take none: noArgs makes it exit 2 and name the command.
+func TestExtraArgumentIsUsageError(t *testing.T) {
+	for _, verb := range []string{"version", "eval", "embed"} {
+		t.Run(verb, func(t *testing.T) {
+			_, stderr, code := runCLI(t, verb, "extra")
+			if code != exitUsage || !strings.Contains(stderr, verb+" takes no arguments") {
+				t.Errorf("exit %d, stderr %q; want exit %d naming %s", code, stderr, exitUsage, verb)
+			}
+		})
+	}
+}

@@ -1,14 +1,14 @@
 package dataset
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
 	"strings"
 	"testing"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // BenchmarkPrepare runs Prepare over a synthetic 500-movie dataset with
@@ -25,12 +25,8 @@ func BenchmarkPrepare(b *testing.B) {
 	var info, train strings.Builder
 	info.WriteString("id,name,intro\n")
 	for i := range n {
-		var buf bytes.Buffer
 		img.Pix[0] = uint8(i) // distinct files
-		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
-			b.Fatal(err)
-		}
-		f.poster(fmt.Sprintf("%d.jpg", i), buf.Bytes())
+		f.poster(fmt.Sprintf("%d.jpg", i), reeltest.JPEG(b, img, 85))
 		fmt.Fprintf(&info, "%d,Movie %d,\"When two kids find and play a magical board game, they release a man trapped in it for decades.\"\n", i, i)
 		if i%5 != 0 {
 			fmt.Fprintf(&train, "%d\n", i)

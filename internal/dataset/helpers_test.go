@@ -1,16 +1,13 @@
 package dataset
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // fixture is a dataset folder under construction in t.TempDir.
@@ -31,14 +28,7 @@ func newFixture(t testing.TB) *fixture {
 // write puts content at name (relative to the data folder).
 func (f *fixture) write(name string, content []byte) string {
 	f.t.Helper()
-	p := filepath.Join(f.dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, content, 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-	return p
+	return reeltest.WriteFile(f.t, filepath.Join(f.dir, name), content)
 }
 
 func (f *fixture) info(csv string)  { f.write(InfoFile, []byte(csv)) }
@@ -62,32 +52,10 @@ func testImage(seed int) image.Image {
 
 func jpegBytes(t testing.TB, seed int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, testImage(seed), &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
+	return reeltest.JPEG(t, testImage(seed), 90)
 }
 
 func pngBytes(t testing.TB, seed int) []byte {
 	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, testImage(seed)); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func readTestdata(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
+	return reeltest.PNG(t, testImage(seed))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/textprep"
 )
 
@@ -37,9 +38,9 @@ func TestPrepareKeepsValidMovies(t *testing.T) {
 		"2":   jpegBytes(t, 2),
 		"10":  pngBytes(t, 10),
 		"1":   jpegBytes(t, 1),
-		"abc": readTestdata(t, "poster.webp"),
-		"7":   readTestdata(t, "poster_lossy.webp"),
-		"8":   readTestdata(t, "progressive.jpg"),
+		"abc": reeltest.ReadFile(t, "testdata/poster.webp"),
+		"7":   reeltest.ReadFile(t, "testdata/poster_lossy.webp"),
+		"8":   reeltest.ReadFile(t, "testdata/progressive.jpg"),
 	}
 	names := map[reel.MovieID]string{"2": "2.jpg", "10": "10.png", "1": "1.JPEG", "abc": "abc.webp", "7": "7.webp", "8": "8.jpg"}
 	for id, data := range files {
@@ -57,7 +58,7 @@ func TestPrepareKeepsValidMovies(t *testing.T) {
 	movie := func(id reel.MovieID, name, intro string, split reel.Split) reel.Movie {
 		return reel.Movie{ID: id, Name: name, Intro: intro, CleanIntro: p.Clean(intro),
 			PosterPath: filepath.Join(f.dir, PosterDir, names[id]), Split: split,
-			PosterHash: sha(files[id]), IntroHash: sha([]byte(intro))}
+			PosterHash: reeltest.SHA256(files[id]), IntroHash: reeltest.SHA256([]byte(intro))}
 	}
 	want := []reel.Movie{
 		movie("1", "Heat", "Women and policemen.", reel.SplitTest),
@@ -326,7 +327,7 @@ func TestPreparePrevious(t *testing.T) {
 	}
 	// A previous manifest that vouches for the garbage bytes skips the
 	// decode: proof that the shortcut is taken.
-	trusting := &Manifest{Movies: []reel.Movie{{ID: "2", PosterPath: first.Movies[1].PosterPath, PosterHash: sha([]byte("garbage"))}}}
+	trusting := &Manifest{Movies: []reel.Movie{{ID: "2", PosterPath: first.Movies[1].PosterPath, PosterHash: reeltest.SHA256([]byte("garbage"))}}}
 	man, _, err = Prepare(context.Background(), f.dir, Options{Previous: trusting})
 	if err != nil {
 		t.Fatal(err)

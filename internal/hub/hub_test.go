@@ -3,8 +3,6 @@ package hub
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"os"
@@ -19,29 +17,13 @@ import (
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
-// readFixture returns a file of the repository's golden fixtures (see
-// reeltest.Fixture): real ONNX and JSON bytes to serve from the fake hub.
-func readFixture(t testing.TB, rel string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(reeltest.Fixture(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:])
-}
-
 func testClient(h *hubtest.Hub, token string) *Client {
 	return &Client{Endpoint: h.URL, Token: token, HTTP: &http.Client{}}
 }
 
 func TestDownloadFull(t *testing.T) {
-	onnx := readFixture(t, "resnet-tiny/model.onnx")
-	cfg := readFixture(t, "clip-tiny/preprocessor_config.json")
+	onnx := reeltest.ReadFixture(t, "resnet-tiny/model.onnx")
+	cfg := reeltest.ReadFixture(t, "clip-tiny/preprocessor_config.json")
 	tests := []struct {
 		name, path string
 		data       []byte
@@ -67,7 +49,7 @@ func TestDownloadFull(t *testing.T) {
 			if !bytes.Equal(got, tc.data) {
 				t.Fatalf("downloaded %d bytes differ from the served %d", len(got), len(tc.data))
 			}
-			want := Result{Path: dest, Size: int64(len(tc.data)), SHA256: sha(tc.data), Downloaded: int64(len(tc.data))}
+			want := Result{Path: dest, Size: int64(len(tc.data)), SHA256: reeltest.SHA256(tc.data), Downloaded: int64(len(tc.data))}
 			if diff := cmp.Diff(want, res); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
@@ -92,7 +74,7 @@ func TestDownloadFull(t *testing.T) {
 }
 
 func TestDownloadResume(t *testing.T) {
-	data := readFixture(t, "resnet-tiny/model.onnx")
+	data := reeltest.ReadFixture(t, "resnet-tiny/model.onnx")
 	tests := []struct {
 		name        string
 		have        int
@@ -137,7 +119,7 @@ func TestDownloadResume(t *testing.T) {
 }
 
 func TestDownloadInterruptedThenResumed(t *testing.T) {
-	data := readFixture(t, "resnet-tiny/model.onnx")
+	data := reeltest.ReadFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
 	h.CutNextAfter(200_000)
@@ -166,7 +148,7 @@ func TestDownloadInterruptedThenResumed(t *testing.T) {
 }
 
 func TestDownloadChecksumMismatch(t *testing.T) {
-	data := readFixture(t, "resnet-tiny/model.onnx")
+	data := reeltest.ReadFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Corrupt(true)
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
@@ -183,7 +165,7 @@ func TestDownloadChecksumMismatch(t *testing.T) {
 }
 
 func TestDownloadErrors(t *testing.T) {
-	cfg := readFixture(t, "clip-tiny/preprocessor_config.json")
+	cfg := reeltest.ReadFixture(t, "clip-tiny/preprocessor_config.json")
 	tests := []struct {
 		name      string
 		token     string
@@ -216,7 +198,7 @@ func TestDownloadErrors(t *testing.T) {
 }
 
 func TestHeadFollowsRenamedRepo(t *testing.T) {
-	data := readFixture(t, "resnet-tiny/model.onnx")
+	data := reeltest.ReadFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Renamed["old/model"] = "org/model"
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
@@ -224,14 +206,14 @@ func TestHeadFollowsRenamedRepo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Meta{Size: int64(len(data)), SHA256: sha(data), ETag: sha(data), Commit: hubtest.Commit}
+	want := Meta{Size: int64(len(data)), SHA256: reeltest.SHA256(data), ETag: reeltest.SHA256(data), Commit: hubtest.Commit}
 	if diff := cmp.Diff(want, m); diff != "" {
 		t.Errorf("meta (-want +got):\n%s", diff)
 	}
 }
 
 func TestNewClientFromEnvironment(t *testing.T) {
-	data := readFixture(t, "clip-tiny/preprocessor_config.json")
+	data := reeltest.ReadFixture(t, "clip-tiny/preprocessor_config.json")
 	h := hubtest.New(t)
 	h.Token = "tok"
 	h.Add("org/model", "main", "preprocessor_config.json", data, false)
@@ -284,7 +266,7 @@ func TestCacheRoot(t *testing.T) {
 }
 
 func TestDownloadDrawsProgress(t *testing.T) {
-	data := readFixture(t, "resnet-tiny/model.onnx")
+	data := reeltest.ReadFixture(t, "resnet-tiny/model.onnx")
 	h := hubtest.New(t)
 	h.Add("org/model", "main", "onnx/model.onnx", data, true)
 	var bar bytes.Buffer

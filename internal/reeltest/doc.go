@@ -1,7 +1,9 @@
 // Package reeltest holds test helpers shared by several packages: fake
-// encoders with deterministic vectors, fixture loaders and a headless
-// Chromium for end-to-end page tests (chromedp). Only tests import it, so
-// the browser dependency never reaches the binary.
+// encoders with deterministic vectors, fixture loaders, small file and
+// image writers, JSON-over-HTTP calls for the API tests, and a headless
+// Chromium (Browser) for end-to-end page tests (chromedp). Only tests
+// import it, so the browser dependency never reaches the binary. Every
+// helper that can fail takes a testing.TB and fails the test itself.
 //
 // The golden fixtures live once, in testdata/fixtures at the module root
 // (its README says where each file comes from). Fixture finds a file there

@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"image"
-	"image/jpeg"
 	"math"
 	"regexp"
 	"strings"
@@ -11,15 +10,13 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 func thumb(t testing.TB) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, image.NewGray(image.Rect(0, 0, 4, 6)), nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return reeltest.JPEG(t, image.NewGray(image.Rect(0, 0, 4, 6)), 0)
 }
 
 func sampleData(t testing.TB) Data {

@@ -5,14 +5,13 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // fakeEngine ranks by a fixed rule so answers are known in advance: the
@@ -53,14 +52,7 @@ func writePNG(t testing.TB, path string, w, h int, c color.Color) {
 			img.Set(x, y, c)
 		}
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := png.Encode(f, img); err != nil {
-		t.Fatal(err)
-	}
+	reeltest.WriteFile(t, path, reeltest.PNG(t, img))
 }
 
 func (e *fakeEngine) Movies() []reel.Movie { return e.movies }

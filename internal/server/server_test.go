@@ -1,14 +1,11 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 func newTestServer(t testing.TB, n int) (*httptest.Server, *fakeEngine) {
@@ -25,20 +24,6 @@ func newTestServer(t testing.TB, n int) (*httptest.Server, *fakeEngine) {
 	ts := httptest.NewServer(New(Options{Engine: e}))
 	t.Cleanup(ts.Close)
 	return ts, e
-}
-
-func get(t testing.TB, url string) (int, map[string]any) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var body map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
-		t.Fatalf("GET %s: body is not JSON: %v", url, err)
-	}
-	return res.StatusCode, body
 }
 
 func resultIDs(t testing.TB, body map[string]any) []string {
@@ -134,7 +119,7 @@ func TestAPI(t *testing.T) {
 		{"poster unknown", "/posters/..%2f..%2fetc%2fpasswd", 404, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := get(t, ts.URL+tc.path)
+			status, body := reeltest.GetJSON(t, ts.URL+tc.path)
 			if status != tc.wantStatus {
 				t.Fatalf("status %d, want %d; body %v", status, tc.wantStatus, body)
 			}
@@ -199,34 +184,7 @@ func jpegBytes(t testing.TB, w, h int) []byte {
 		img.Pix[i] = uint8(i)
 	}
 	img.Set(0, 0, color.White)
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, nil); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func postImage(t testing.TB, url string, data []byte, multipartField string) (int, map[string]any) {
-	t.Helper()
-	body, ctype := bytes.NewReader(data), "application/octet-stream"
-	if multipartField != "" {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		fw, _ := mw.CreateFormFile(multipartField, "poster.jpg")
-		fw.Write(data)
-		mw.Close()
-		body, ctype = bytes.NewReader(buf.Bytes()), mw.FormDataContentType()
-	}
-	res, err := http.Post(url, ctype, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-		t.Fatalf("body is not JSON: %v", err)
-	}
-	return res.StatusCode, out
+	return reeltest.JPEG(t, img, 0)
 }
 
 func TestSearchImage(t *testing.T) {
@@ -247,7 +205,7 @@ func TestSearchImage(t *testing.T) {
 		{"too large", append(append([]byte{}, good...), make([]byte, MaxUploadBytes)...), "", 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, body := postImage(t, ts.URL+"/api/search/image?k=3", tc.data, tc.field)
+			status, body := reeltest.PostImage(t, ts.URL+"/api/search/image?k=3", tc.data, tc.field)
 			if status != tc.wantStatus {
 				t.Fatalf("status %d, want %d: %v", status, tc.wantStatus, body)
 			}
@@ -277,15 +235,15 @@ func TestUnavailable(t *testing.T) {
 	ts := httptest.NewServer(New(Options{Engine: e}))
 	t.Cleanup(ts.Close)
 	want := "model not loaded: encoder clip-vit-b32: models folder /m lacks vision_model.onnx"
-	status, body := get(t, ts.URL+"/api/search?text=space")
+	status, body := reeltest.GetJSON(t, ts.URL+"/api/search?text=space")
 	if status != http.StatusServiceUnavailable || body["error"] != want {
 		t.Errorf("text search: status %d body %v, want 503 %q", status, body, want)
 	}
-	status, body = postImage(t, ts.URL+"/api/search/image", jpegBytes(t, 20, 30), "image")
+	status, body = reeltest.PostImage(t, ts.URL+"/api/search/image", jpegBytes(t, 20, 30), "image")
 	if status != http.StatusServiceUnavailable || body["error"] != want {
 		t.Errorf("image search: status %d body %v, want 503 %q", status, body, want)
 	}
-	status, body = get(t, ts.URL+"/api/movies/3/neighbors?k=2")
+	status, body = reeltest.GetJSON(t, ts.URL+"/api/movies/3/neighbors?k=2")
 	if status != http.StatusOK {
 		t.Errorf("neighbours without a model: status %d body %v, want 200", status, body)
 	}

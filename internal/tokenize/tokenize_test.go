@@ -28,16 +28,6 @@ const (
 	clipGolden = "tokenizers/clip_bpe_golden.json"
 )
 
-// readFixture returns the bytes of a fixture file.
-func readFixture(tb testing.TB, rel string) []byte {
-	tb.Helper()
-	data, err := os.ReadFile(reeltest.Fixture(tb, rel))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return data
-}
-
 type golden struct {
 	MaxLength int `json:"max_length"`
 	Cases     []struct {
@@ -56,7 +46,7 @@ type golden struct {
 func readGolden(tb testing.TB, rel string) golden {
 	tb.Helper()
 	var g golden
-	if err := json.Unmarshal(readFixture(tb, rel), &g); err != nil {
+	if err := json.Unmarshal(reeltest.ReadFixture(tb, rel), &g); err != nil {
 		tb.Fatalf("%s: %v", rel, err)
 	}
 	return g
@@ -300,7 +290,7 @@ func writeTokenizer(t *testing.T, tokenizerJSON []byte, config string) string {
 // editJSON decodes a fixture JSON file, lets edit change it, and encodes it.
 func editJSON(t *testing.T, rel string, edit func(m map[string]any)) []byte {
 	t.Helper()
-	data := readFixture(t, rel)
+	data := reeltest.ReadFixture(t, rel)
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		t.Fatal(err)
@@ -333,7 +323,7 @@ func TestLoadErrors(t *testing.T) {
 		model := m["model"].(map[string]any)
 		model["merges"] = append(model["merges"].([]any), []any{"zzqq", "xxyy"})
 	}), "")
-	bertRaw := readFixture(t, bertJSON)
+	bertRaw := reeltest.ReadFixture(t, bertJSON)
 	badConfig := writeTokenizer(t, bertRaw, `{"model_max_length": "many"}`)
 	badPad := writeTokenizer(t, bertRaw, `{"pad_token": "[NOPE]"}`)
 	tests := []struct {
@@ -370,7 +360,7 @@ func TestLoadErrors(t *testing.T) {
 // TestLoadConfig checks what tokenizer_config.json changes: without it the
 // model defaults hold; with it its window and padding apply.
 func TestLoadConfig(t *testing.T) {
-	bertRaw, clipRaw := readFixture(t, bertJSON), readFixture(t, clipJSON)
+	bertRaw, clipRaw := reeltest.ReadFixture(t, bertJSON), reeltest.ReadFixture(t, clipJSON)
 	tests := []struct {
 		name       string
 		raw        []byte

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode"
 
+	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
 	"github.com/reelmatch/reelmatch/internal/safetensors"
@@ -229,7 +230,7 @@ func randomizedSVD(ctx context.Context, rows []sparseRow, v, want int) ([]float3
 	gram := mat.NewSymDense(l, nil)
 	for a := range l {
 		for b := a; b < l; b++ {
-			gram.SetSym(a, b, dot(q[a], y[b]))
+			gram.SetSym(a, b, floats.Dot(q[a], y[b]))
 		}
 	}
 	var eig mat.EigenSym
@@ -251,7 +252,7 @@ func randomizedSVD(ctx context.Context, rows []sparseRow, v, want int) ([]float3
 		}
 		for a := range l {
 			if wa := w.At(a, e) / s; wa != 0 {
-				axpy(wa, q[a], m[out])
+				floats.AddScaled(m[out], wa, q[a])
 			}
 		}
 	}
@@ -321,11 +322,11 @@ func orthonormalize(cols [][]float64, passes int) [][]float64 {
 	for range passes {
 		for a := range cols {
 			for b := range a {
-				if p := dot(cols[a], cols[b]); p != 0 {
-					axpy(-p, cols[b], cols[a])
+				if p := floats.Dot(cols[a], cols[b]); p != 0 {
+					floats.AddScaled(cols[a], -p, cols[b])
 				}
 			}
-			nrm := math.Sqrt(dot(cols[a], cols[a]))
+			nrm := math.Sqrt(floats.Dot(cols[a], cols[a]))
 			if nrm < 1e-12 {
 				clear(cols[a])
 				continue
@@ -336,27 +337,6 @@ func orthonormalize(cols [][]float64, passes int) [][]float64 {
 		}
 	}
 	return cols
-}
-
-func dot(a, b []float64) float64 {
-	var s0, s1, s2, s3 float64
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
-func axpy(alpha float64, x, y []float64) {
-	for i, xv := range x {
-		y[i] += alpha * xv
-	}
 }
 
 // State layout: a safetensors file with tensors "idf" [V] and "components"

@@ -338,19 +338,27 @@ func (g *graphInfo) scalarConstantOfShape(n pbMsg) (pbMsg, bool, error) {
 	if t, ok := attrTensor(n, "value"); ok {
 		value = t.without(fTensorDims)
 	}
-	valueAttr := makeTensorAttr("value", value)
+	out := retyped(n, "Constant")
+	out = append(out, msgField(fNodeAttribute, makeTensorAttr("value", value)))
+	return out, true, nil
+}
+
+// retyped returns node n as an op of type op with no inputs and no
+// attributes: its name, outputs and any other fields are kept, so the
+// graph's wiring to its outputs stays as it was. Callers append the new
+// op's inputs and attributes.
+func retyped(n pbMsg, op string) pbMsg {
 	out := pbMsg{}
 	for _, f := range n {
 		switch f.num {
 		case fNodeInput, fNodeAttribute:
 		case fNodeOpType:
-			out = append(out, strField(fNodeOpType, "Constant"))
+			out = append(out, strField(fNodeOpType, op))
 		default:
 			out = append(out, f)
 		}
 	}
-	out = append(out, msgField(fNodeAttribute, valueAttr))
-	return out, true, nil
+	return out
 }
 
 // flattenToReshape turns Flatten(x, axis=rank(x)) into Reshape(x, [-1, 1])
@@ -368,16 +376,7 @@ func (g *graphInfo) flattenToReshape(n pbMsg) (shapeNode, reshape pbMsg, ok bool
 	shapeNode = makeNode("Constant", shapeName, nil, []string{shapeName},
 		makeTensorAttr("value", int64Tensor([]int64{2}, []int64{-1, 1})))
 	g.constDims[shapeName], g.rank[shapeName] = []int64{2}, 1
-	reshape = pbMsg{}
-	for _, f := range n {
-		switch f.num {
-		case fNodeAttribute, fNodeInput:
-		case fNodeOpType:
-			reshape = append(reshape, strField(fNodeOpType, "Reshape"))
-		default:
-			reshape = append(reshape, f)
-		}
-	}
+	reshape = retyped(n, "Reshape")
 	reshape = append(reshape, strField(fNodeInput, ins[0]), strField(fNodeInput, shapeName))
 	g.rank[outs[0]] = 2
 	return shapeNode, reshape, true
