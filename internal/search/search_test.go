@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -157,4 +158,121 @@ func itoa(i int) string {
 		b = append([]byte{byte('0' + i%10)}, b...)
 	}
 	return string(b)
+}
+
+// TestRankMatchesBruteForce checks Rank against a count over bruteForce's
+// listing, on sizes around the 8-row panels and the 256-row scoring chunks,
+// with coarse values so that ties are common.
+func TestRankMatchesBruteForce(t *testing.T) {
+	for _, n := range []int{1, 8, 9, 255, 256, 257, 300} {
+		t.Run(itoa(n), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(n), 2))
+			const dim = 5
+			ids := make([]reel.MovieID, n)
+			vecs := make([][]float32, n)
+			for i := range vecs {
+				ids[i] = reel.MovieID("m" + itoa(i))
+				vecs[i] = make([]float32, dim)
+				for j := range vecs[i] {
+					vecs[i][j] = float32(rng.IntN(3) - 1)
+				}
+			}
+			x := mustIndex(t, ids, vecs)
+			q := []float32{1, 0.5, -1, 0, 2}
+			brute := bruteForce(x, q)
+			dist := map[reel.MovieID]float32{}
+			for _, h := range brute {
+				dist[h.ID] = h.Distance
+			}
+			for _, id := range ids {
+				want := 1
+				for _, h := range brute {
+					if h.Distance < dist[id] {
+						want++
+					}
+				}
+				got, err := x.Rank(q, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != want {
+					t.Errorf("Rank(%s) = %d, want %d", id, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestVectorIsACopy checks Vector returns the stored unit vector and that
+// changing what it returns does not change the index.
+func TestVectorIsACopy(t *testing.T) {
+	x := mustIndex(t, []reel.MovieID{"a", "b"}, [][]float32{{3, 4}, {0, 2}})
+	v, ok := x.Vector("a")
+	if diff := cmp.Diff([]float32{0.6, 0.8}, v, cmpopts.EquateApprox(0, 1e-7)); !ok || diff != "" {
+		t.Fatalf("Vector(a) = %v, %v (-want +got):\n%s", v, ok, diff)
+	}
+	v[0] = 100
+	hits, err := x.Search([]float32{1, 0}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]reel.Hit{{ID: "a", Distance: 0.4}}, hits, cmpopts.EquateApprox(0, 1e-6)); diff != "" {
+		t.Errorf("after changing Vector's result (-want +got):\n%s", diff)
+	}
+	if _, ok := x.Vector("zz"); ok {
+		t.Error("Vector(zz) found")
+	}
+}
+
+// TestSearchConcurrent runs Search and Rank from many goroutines at once
+// (as the server does) and wants the answers a lone caller gets; run with
+// -race it also checks the pooled per-query buffers are not shared.
+func TestSearchConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n, dim = 300, 16
+	ids := make([]reel.MovieID, n)
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		ids[i] = reel.MovieID("m" + itoa(i))
+		vecs[i] = make([]float32, dim)
+		for j := range vecs[i] {
+			vecs[i][j] = float32(rng.NormFloat64())
+		}
+	}
+	x := mustIndex(t, ids, vecs)
+	type answer struct {
+		hits []reel.Hit
+		rank int
+	}
+	ask := func(q int) (answer, error) {
+		hits, err := x.Search(vecs[q], 5+q%7)
+		if err != nil {
+			return answer{}, err
+		}
+		rank, err := x.Rank(vecs[q], ids[(q*7)%n])
+		return answer{hits, rank}, err
+	}
+	want := make([]answer, 40)
+	for q := range want {
+		a, err := ask(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[q] = a
+	}
+	got := make([]answer, len(want))
+	errs := make([]error, len(want))
+	var wg sync.WaitGroup
+	for q := range want {
+		wg.Go(func() { got[q], errs[q] = ask(q) })
+	}
+	wg.Wait()
+	for q := range want {
+		if errs[q] != nil {
+			t.Fatal(errs[q])
+		}
+		if diff := cmp.Diff(want[q], got[q], cmp.AllowUnexported(answer{})); diff != "" {
+			t.Errorf("query %d concurrent vs alone (-alone +concurrent):\n%s", q, diff)
+		}
+	}
 }

@@ -1,9 +1,13 @@
-// Package vecmath holds the few float32 vector kernels that metrics and
-// search share: dot products, L2 normalisation and a many-to-many cosine
-// matrix. It owns arithmetic only, no files and no models.
+// Package vecmath holds the few float32 vector kernels that metrics, search
+// and the heads share: dot products, L2 normalisation, a many-to-many
+// cosine matrix, and DotPanels, which scores one query against many rows
+// stored in panels of eight (see PanelRows). It owns arithmetic only, no
+// files and no models.
 //
-// With GOEXPERIMENT=simd on amd64 CPUs that have AVX2 and FMA, Dot uses
-// 8-wide fused multiply-adds (simd/archsimd); everywhere else it falls back to
-// a portable loop with four accumulators. Both give the same results up to
-// float32 rounding (about 1e-6 relative for unit vectors).
+// With GOEXPERIMENT=simd on amd64 CPUs that have AVX2 and FMA, Dot and
+// DotPanels use 8-wide fused multiply-adds (simd/archsimd); everywhere else
+// they fall back to portable loops. Both give the same results up to
+// float32 rounding (about 1e-6 relative for unit vectors). DotPanels also
+// promises that a row's score never depends on where the row sits, which
+// lets callers score a row alone and in bulk with identical results.
 package vecmath
