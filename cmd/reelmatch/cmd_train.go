@@ -63,6 +63,8 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	f.Int64Var(&o.Config.Seed, "seed", d.Seed, "seed for initialisation, shuffling and dropout (same seed and data: identical checkpoint)")
 	f.Float64Var(&o.ValFraction, "val-fraction", defaultValFraction, "share of the training split held out for validation and early stopping (0: none)")
 	f.IntVar(&o.Config.Patience, "patience", d.Patience, "stop after this many epochs without a better validation score (0: never)")
+	f.IntVar(&o.Config.AverageEpochs, "average-epochs", d.AverageEpochs, "keep the mean of the last N epochs' weights (stochastic weight averaging) instead of the best validation epoch (0 or 1: best epoch)")
+	f.BoolVar(&o.Config.PreciseBN, "precise-bn", d.PreciseBN, "recompute BatchNorm statistics over all training pairs in eval mode (no dropout) before scoring and saving")
 	f.BoolVar(&o.ShufflePairs, "shuffle-pairs", false, "control run: shuffle which intro goes with which poster in the training pairs")
 }
 
@@ -72,14 +74,19 @@ func newTrainCommand(g *globalOptions) *cobra.Command {
 		Use: "train --work WORK --encoder E [--epochs N] [--batch 32] [--lr 1e-3] [--lr-step S] [--lr-gamma G] " +
 			"[--hidden 256,256,256] [--embed-dim D] [--dropout p] [--input-dropout p] [--weight-decay w] " +
 			"[--temperature 0.07] [--learn-temperature] [--seed 1] [--val-fraction f] [--patience n] " +
+			"[--average-epochs n] [--precise-bn] " +
 			"[--shuffle-pairs] [--heads mlp|none]",
 		Short: "Train the projection heads on cached features",
 		Long: `train fits two MLP projection heads (posters and intros) on the training
 split's cached features with CLIP's symmetric contrastive loss, Adam and a
-step learning-rate schedule, in float32 on the CPU. A share of the training
-split (--val-fraction) is held out: every epoch is scored on it (mean rank
-percentile and R@10 in both directions), the best epoch's weights are kept
-and --patience stops early. The test split is never used.
+step learning-rate schedule, in float32 on the CPU. The kept weights are
+the mean of the last --average-epochs epochs' weights (stochastic weight
+averaging), with BatchNorm statistics recomputed over all training pairs
+without dropout (--precise-bn). A share of the training split
+(--val-fraction) is held out and every epoch is scored on it (mean rank
+percentile and R@10 in both directions); with --average-epochs 0 the best
+epoch's weights are kept instead, and --patience stops early. The test
+split is never used.
 
 It writes WORK/runs/<encoder>/heads.safetensors (PyTorch tensor names),
 config.json (settings, seed, encoder and feature fingerprint, epochs),
@@ -93,6 +100,7 @@ must fall to chance.
 
 Per-epoch lines go to stderr; stdout gets the summary, or with --json one
 object {"encoder","heads","run_dir","epochs_run","best_epoch",
+"average_from" (with --average-epochs),
 "stopped_early","train_pairs","val_pairs","validation","config","history",
 "seconds"}.
 
@@ -119,6 +127,7 @@ type TrainResult struct {
 	RunDir       string             `json:"run_dir"`
 	EpochsRun    int                `json:"epochs_run"`
 	BestEpoch    int                `json:"best_epoch"`
+	AverageFrom  int                `json:"average_from,omitempty"`
 	StoppedEarly bool               `json:"stopped_early"`
 	TrainPairs   int                `json:"train_pairs"`
 	ValPairs     int                `json:"val_pairs"`
@@ -142,7 +151,12 @@ func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []stri
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: trained %d epochs on %d pairs in %.1fs, kept epoch %d", res.Encoder, res.EpochsRun, res.TrainPairs, res.Seconds, res.BestEpoch)
+	fmt.Fprintf(&b, "%s: trained %d epochs on %d pairs in %.1fs, ", res.Encoder, res.EpochsRun, res.TrainPairs, res.Seconds)
+	if res.AverageFrom > 0 {
+		fmt.Fprintf(&b, "kept the mean weights of epochs %d-%d", res.AverageFrom, res.BestEpoch)
+	} else {
+		fmt.Fprintf(&b, "kept epoch %d", res.BestEpoch)
+	}
 	if res.StoppedEarly {
 		b.WriteString(" (stopped early)")
 	}
@@ -276,6 +290,7 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	settings.TrainPairs, settings.ValPairs = m.Settings.TrainPairs, m.Settings.ValPairs
 	settings.ValFraction, settings.ShufflePairs = opts.ValFraction, opts.ShufflePairs
 	settings.EpochsRun, settings.BestEpoch, settings.Validation = m.Settings.EpochsRun, m.Settings.BestEpoch, m.Settings.Validation
+	settings.AverageFrom = m.Settings.AverageFrom
 	m.Settings = settings
 	if err := m.Save(runDir); err != nil {
 		return nil, err
@@ -287,6 +302,7 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 		return nil, err
 	}
 	res.EpochsRun, res.BestEpoch, res.StoppedEarly = len(hist.Epochs), hist.BestEpoch, hist.StoppedEarly
+	res.AverageFrom = hist.AverageFrom
 	res.TrainPairs, res.ValPairs, res.ShufflePairs = settings.TrainPairs, settings.ValPairs, opts.ShufflePairs
 	res.Validation, res.Config, res.History = settings.Validation, &settings.Config, hist.Epochs
 	res.Seconds = time.Since(start).Seconds()

@@ -25,7 +25,8 @@ func TestTrainWritesRun(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
 	}
-	if res.Heads != heads.KindMLP || res.EpochsRun != 3 || res.BestEpoch < 1 || res.ValPairs == 0 || res.Validation == nil ||
+	// The default --average-epochs (15) averages all 3 epochs.
+	if res.Heads != heads.KindMLP || res.EpochsRun != 3 || res.BestEpoch != 3 || res.AverageFrom != 1 || res.ValPairs == 0 || res.Validation == nil ||
 		len(res.History) != 3 || res.Config == nil || res.Config.Seed != 5 {
 		t.Errorf("result %+v", res)
 	}
@@ -42,7 +43,7 @@ func TestTrainWritesRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Settings.Encoder != "builtin" || m.Settings.Fingerprint == "" || m.Settings.BestEpoch != res.BestEpoch {
+	if m.Settings.Encoder != "builtin" || m.Settings.Fingerprint == "" || m.Settings.BestEpoch != res.BestEpoch || m.Settings.AverageFrom != 1 || !m.Settings.Config.PreciseBN {
 		t.Errorf("saved settings %+v", m.Settings)
 	}
 	first, _ := os.ReadFile(work.Heads("builtin"))
@@ -76,6 +77,7 @@ func TestTrainErrors(t *testing.T) {
 		{"bad val fraction", []string{"train", "--work", shared, "--val-fraction", "1"}, exitUsage, "--val-fraction"},
 		{"bad dropout", []string{"train", "--work", shared, "--dropout", "1.5"}, exitUsage, "dropout"},
 		{"zero epochs", []string{"train", "--work", shared, "--epochs", "0"}, exitUsage, "--epochs"},
+		{"negative average", []string{"train", "--work", shared, "--average-epochs", "-1"}, exitUsage, "average-epochs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)

@@ -45,9 +45,9 @@ func BenchmarkTrainEpoch(b *testing.B) {
 }
 
 // BenchmarkHeadForward times Model.Project over N pairs (both towers), the
-// inference path of eval, search and serve.
+// inference path of eval, search and serve (N=1: one search query).
 func BenchmarkHeadForward(b *testing.B) {
-	for _, n := range []int{32, 1000, benchPairs} {
+	for _, n := range []int{1, 32, 1000, benchPairs} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
 			img, txt := synthPairs(n, benchImageDim, benchTextDim, 32, 0.5, 2)
 			cfg := DefaultConfig()
@@ -73,5 +73,18 @@ func BenchmarkTrain(b *testing.B) {
 		if _, _, err := Train(context.Background(), img[:500], txt[:500], val, cfg, TrainOptions{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkPreciseBN times recomputing every BatchNorm's statistics over
+// 3,242 pairs (both towers, default head sizes): the cost --precise-bn adds
+// to each validated epoch and once to the kept weights.
+func BenchmarkPreciseBN(b *testing.B) {
+	img, txt := synthPairs(benchPairs, benchImageDim, benchTextDim, 32, 0.5, 1)
+	cfg := DefaultConfig()
+	cfg.ImageDim, cfg.TextDim = benchImageDim, benchTextDim
+	w := newWeights(cfg, 1)
+	for b.Loop() {
+		w.preciseBN(img, txt)
 	}
 }

@@ -1,8 +1,10 @@
 // Package heads owns the projection heads that map frozen encoder features
 // into one shared embedding space: the MLP towers (as GoMLX graph functions),
 // CLIP's symmetric contrastive loss, the training loop with Adam, a step
-// learning-rate schedule and early stopping, and the checkpoints (safetensors
-// weights with PyTorch names plus a JSON settings file).
+// learning-rate schedule, weight averaging over the last epochs, BatchNorm
+// statistics recomputed over the training pairs and optional early stopping,
+// and the checkpoints (safetensors weights with PyTorch names plus a JSON
+// settings file).
 //
 // It sees only vectors: producing features (encoders, the feature cache) and
 // judging retrieval on the held-out split (metrics, eval) belong to others.

@@ -231,6 +231,7 @@ func TestEarlyStoppingKeepsBestEpoch(t *testing.T) {
 	cfg.Hidden, cfg.EmbedDim = []int{128, 128, 128}, 32
 	cfg.InputDropout, cfg.Dropout, cfg.LR = 0, 0, 3e-3
 	cfg.Epochs, cfg.Patience = 40, 3
+	cfg.AverageEpochs = 0 // keep the best epoch, not an average
 	m, h, err := Train(context.Background(), img[:200], txt[:200], val, cfg, TrainOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -386,5 +387,32 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), `"img.net.0.weight": want float shape [32 9], have [32 8]`) {
 		t.Errorf("mismatching settings: %v", err)
+	}
+}
+
+// TestProjectRowIndependentOfBatch checks that a row projects bit for bit
+// the same alone (a search query, run inline) as inside a big batch (the
+// catalogue, spread over goroutines), so a query that repeats a catalogue
+// intro lands exactly on that intro's vector.
+func TestProjectRowIndependentOfBatch(t *testing.T) {
+	img, txt := synthPairs(3*rowBlock+5, 24, 20, 6, 0.3, 4)
+	cfg := smallConfig()
+	cfg.ImageDim, cfg.TextDim = 24, 20
+	m := newModel(cfg, newWeights(cfg, 9))
+	allImg, allTxt, err := m.Project(img, txt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range img {
+		oneImg, oneTxt, err := m.Project(img[i:i+1], txt[i:i+1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(allImg[i], oneImg[0]); diff != "" {
+			t.Errorf("poster %d alone vs in the batch (-batch +alone):\n%s", i, diff)
+		}
+		if diff := cmp.Diff(allTxt[i], oneTxt[0]); diff != "" {
+			t.Errorf("intro %d alone vs in the batch (-batch +alone):\n%s", i, diff)
+		}
 	}
 }

@@ -56,8 +56,15 @@ type EpochStats struct {
 // History is the per-epoch record of a training run.
 type History struct {
 	Epochs []EpochStats `json:"epochs"`
-	// BestEpoch (1-based) is the epoch whose weights were kept.
+	// BestEpoch (1-based) is the epoch whose weights were kept; with
+	// weight averaging, the last epoch averaged.
 	BestEpoch int `json:"best_epoch"`
+	// AverageFrom (1-based) is the first epoch averaged into the kept
+	// weights (Config.AverageEpochs); 0 without averaging.
+	AverageFrom int `json:"average_from,omitempty"`
+	// Kept is the validation score of the kept weights, when there was
+	// validation.
+	Kept *ValMetrics `json:"kept,omitempty"`
 	// StoppedEarly says patience ran out before Config.Epochs.
 	StoppedEarly bool `json:"stopped_early"`
 }
@@ -66,11 +73,14 @@ type History struct {
 var ErrNoPairs = errors.New("no training pairs")
 
 // Train fits both heads on matching rows imgTrain[i], txtTrain[i] with CLIP's
-// loss and Adam, one StepLR step per epoch. With val pairs, each epoch is
-// scored on them and the best epoch's weights (by mean rank percentile) are
-// kept; cfg.Patience stops early. Input sizes come from the data. The
-// returned Model's Settings hold cfg and the epoch counts; callers add the
-// encoder and fingerprint before Save.
+// loss and Adam, one StepLR step per epoch. With cfg.AverageEpochs above 1
+// the kept weights are the mean of the last AverageEpochs epochs'; otherwise
+// the best epoch's by validation mean rank percentile (the last without val
+// pairs). With val pairs every epoch is scored on them, and cfg.Patience
+// stops early. With cfg.PreciseBN the BatchNorm statistics of every scored
+// epoch and of the kept weights are recomputed over the training pairs.
+// Input sizes come from the data. The returned Model's Settings hold cfg and
+// the epoch counts; callers add the encoder and fingerprint before Save.
 func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg Config, opts TrainOptions) (*Model, *History, error) {
 	if err := checkPairs("training", imgTrain, txtTrain); err != nil {
 		return nil, nil, err
@@ -116,6 +126,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 	n := len(imgTrain)
 	batch := min(cfg.BatchSize, n)
 	steps := n / batch // drop_last: see Config.BatchSize
+	averaging := cfg.AverageEpochs > 1
 	shuffle := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x5487_ff1e))
 	perm := make([]int, n)
 	for i := range perm {
@@ -123,13 +134,10 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 	}
 	imgBuf := make([]float32, batch*cfg.ImageDim)
 	txtBuf := make([]float32, batch*cfg.TextDim)
-	var valImg, valTxt []float32
-	if val != nil {
-		valImg, valTxt = flatten(val.Img), flatten(val.Txt)
-	}
 
 	hist := &History{}
 	var best *weights
+	var recent []*weights // the last AverageEpochs epochs' weights, oldest first
 	bestScore, sinceBest := math.Inf(-1), 0
 	for epoch := range cfg.Epochs {
 		if err := ctx.Err(); err != nil {
@@ -163,10 +171,21 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		if err != nil {
 			return nil, nil, err
 		}
+		if averaging {
+			if len(recent) == cfg.AverageEpochs {
+				recent = recent[1:]
+			}
+			recent = append(recent, w)
+		}
 		st := EpochStats{Epoch: epoch + 1, LR: lr, TrainLoss: lossSum / float64(steps),
 			Temperature: math.Exp(-float64(w.LogitScale))}
+		// Score and keep the epoch as it would be saved.
+		if cfg.PreciseBN && (val != nil || !averaging) {
+			w = w.clone()
+			w.preciseBN(imgTrain, txtTrain)
+		}
 		if val != nil {
-			if st.Val, err = tr.validate(valImg, valTxt, len(val.Img), w.LogitScale); err != nil {
+			if st.Val, err = validate(cfg, w, val); err != nil {
 				return nil, nil, fmt.Errorf("epoch %d: validate: %w", epoch+1, err)
 			}
 		}
@@ -177,7 +196,10 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		}
 		// Keep the best epoch by validation score; without validation, the last.
 		if st.Val == nil || st.Val.Score > bestScore {
-			best, hist.BestEpoch, sinceBest = w, epoch+1, 0
+			if !averaging {
+				best, hist.BestEpoch = w, epoch+1
+			}
+			sinceBest = 0
 			if st.Val != nil {
 				bestScore = st.Val.Score
 			}
@@ -186,6 +208,24 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 			break
 		}
 	}
+	var kept *ValMetrics
+	if averaging {
+		best = averageWeights(recent)
+		if cfg.PreciseBN {
+			best.preciseBN(imgTrain, txtTrain)
+		}
+		hist.BestEpoch = len(hist.Epochs)
+		hist.AverageFrom = hist.BestEpoch - len(recent) + 1
+		if val != nil {
+			var err error
+			if kept, err = validate(cfg, best, val); err != nil {
+				return nil, nil, fmt.Errorf("validate the averaged weights: %w", err)
+			}
+		}
+	} else if val != nil {
+		kept = hist.Epochs[hist.BestEpoch-1].Val
+	}
+	hist.Kept = kept
 
 	if cfg.Standardize {
 		imgStd.fold(&best.Img.Linears[0])
@@ -195,9 +235,10 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 	m.Settings.TrainPairs = n
 	m.Settings.EpochsRun = len(hist.Epochs)
 	m.Settings.BestEpoch = hist.BestEpoch
+	m.Settings.AverageFrom = hist.AverageFrom
 	if val != nil {
 		m.Settings.ValPairs = len(val.Img)
-		m.Settings.Validation = hist.Epochs[hist.BestEpoch-1].Val
+		m.Settings.Validation = kept
 	}
 	return m, hist, nil
 }
@@ -297,24 +338,17 @@ func flatten(rows [][]float32) []float32 {
 	return out
 }
 
-// validate projects the validation pairs in eval mode and scores them.
-func (t *trainer) validate(img, txt []float32, n int, logitScale float32) (*ValMetrics, error) {
-	a, err := t.project(t.evalImg, img, n, t.cfg.ImageDim)
+// validate scores weights w (taking standardised features when the heads
+// are) on the validation pairs with the inference code of eval, search and
+// serve (Model.Project), so the score is that of the heads as saved.
+func validate(cfg Config, w *weights, val *Pairs) (*ValMetrics, error) {
+	ra, rb, err := newModel(cfg, w).Project(val.Img, val.Txt)
 	if err != nil {
 		return nil, err
-	}
-	b, err := t.project(t.evalTxt, txt, n, t.cfg.TextDim)
-	if err != nil {
-		return nil, err
-	}
-	ra, rb := unflattenRows(a, n), unflattenRows(b, n)
-	for i := range ra {
-		normalizeInPlace(ra[i])
-		normalizeInPlace(rb[i])
 	}
 	rep := metrics.Evaluate(metrics.Distance(ra, rb))
 	v := &ValMetrics{
-		Loss:             batchedLoss(ra, rb, t.cfg.BatchSize, t.scaleFor(logitScale)),
+		Loss:             batchedLoss(ra, rb, cfg.BatchSize, logitScaleFactor(cfg, w.LogitScale)),
 		PosterToIntroMRP: rep.PosterToIntro.MeanRankPercentile,
 		IntroToPosterMRP: rep.IntroToPoster.MeanRankPercentile,
 		PosterToIntroR10: rep.PosterToIntro.R10,
@@ -324,12 +358,12 @@ func (t *trainer) validate(img, txt []float32, n int, logitScale float32) (*ValM
 	return v, nil
 }
 
-// scaleFor is the logit multiplier 1/τ in force.
-func (t *trainer) scaleFor(logitScale float32) float64 {
-	if t.cfg.LearnTemperature {
+// logitScaleFactor is the logit multiplier 1/τ in force.
+func logitScaleFactor(cfg Config, logitScale float32) float64 {
+	if cfg.LearnTemperature {
 		return math.Exp(float64(logitScale))
 	}
-	return 1 / t.cfg.Temperature
+	return 1 / cfg.Temperature
 }
 
 func unflattenRows(flat []float32, n int) [][]float32 {
