@@ -225,6 +225,9 @@ func trainLine(r *TrainResult) string {
 		return fmt.Sprintf("identity heads (L2-normalise only) [%.1fs]", r.Seconds)
 	}
 	s := fmt.Sprintf("%d epochs on %d pairs, kept epoch %d", r.EpochsRun, r.TrainPairs, r.BestEpoch)
+	if r.AverageFrom > 0 {
+		s = fmt.Sprintf("%d epochs on %d pairs, kept the mean of epochs %d-%d", r.EpochsRun, r.TrainPairs, r.AverageFrom, r.BestEpoch)
+	}
 	if r.StoppedEarly {
 		s += " (stopped early)"
 	}
