@@ -89,8 +89,8 @@ REELMATCH_BACKEND and REELMATCH_ADDR give defaults.` + exitCodesHelp,
 }
 
 func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []string) error {
-	if opts.TextInput != "" && opts.TextInput != embed.TextRaw && opts.TextInput != embed.TextClean {
-		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, opts.TextInput)
+	if err := opts.check(); err != nil {
+		return err
 	}
 	if opts.Addr == "" {
 		return usagef("serve needs --addr HOST:PORT, e.g. %s", defaultServeAddr)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -317,11 +316,8 @@ func checkSharedSpace(name string, img, txt [][]float32) error {
 			name, len(img[0]), len(txt[0]))
 	}
 	enc, err := encoder.New(name, encoder.Config{ModelsDir: envOr("REELMATCH_MODELS", "")})
-	if errors.Is(err, encoder.ErrUnknownEncoder) {
-		return usagef("%v", err)
-	}
 	if err != nil {
-		return fmt.Errorf("--heads none: open encoder %s to check that its towers share a space: %w", name, err)
+		return fmt.Errorf("--heads none needs the encoder to check that its towers share a space: %w", openEncoderError(name, err))
 	}
 	defer enc.Close()
 	if s, ok := enc.(encoder.SharedSpace); !ok || !s.SharedSpace() {
