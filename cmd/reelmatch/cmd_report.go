@@ -347,7 +347,12 @@ func readEpochs(path string) ([]report.Epoch, error) {
 	}
 	out := make([]report.Epoch, len(h.Epochs))
 	for i, e := range h.Epochs {
-		out[i] = report.Epoch{Epoch: e.Epoch, TrainLoss: e.TrainLoss, ValLoss: math.NaN(), ValMRP: math.NaN(), Kept: e.Epoch == h.BestEpoch}
+		out[i] = report.Epoch{Epoch: e.Epoch, TrainLoss: e.TrainLoss, ValLoss: math.NaN(), ValMRP: math.NaN()}
+		if h.AverageFrom > 0 {
+			out[i].Averaged = e.Epoch >= h.AverageFrom && e.Epoch <= h.BestEpoch
+		} else {
+			out[i].Kept = e.Epoch == h.BestEpoch
+		}
 		if e.Val != nil {
 			out[i].ValLoss, out[i].ValMRP = e.Val.Loss, e.Val.Score
 		}

@@ -110,7 +110,11 @@ func TestReport(t *testing.T) {
 		if err := json.Unmarshal(raw, &h); err != nil {
 			t.Fatal(err)
 		}
-		if want := fmt.Sprintf("kept: epoch %d", h.BestEpoch); !strings.Contains(html, want) {
+		want := fmt.Sprintf("kept: epoch %d", h.BestEpoch)
+		if h.AverageFrom > 0 {
+			want = fmt.Sprintf("weights averaged: epochs %d-%d", h.AverageFrom, h.BestEpoch)
+		}
+		if !strings.Contains(html, want) {
 			t.Errorf("loss curve does not mark %q", want)
 		}
 	}

@@ -76,6 +76,9 @@ type Epoch struct {
 	ValMRP    float64 // validation mean rank percentile, NaN when none
 	// Kept marks the epoch whose weights training kept (early stopping).
 	Kept bool
+	// Averaged marks the epochs whose weights were averaged into the kept
+	// heads (train --average-epochs); Kept is then false everywhere.
+	Averaged bool
 }
 
 // Query is one qualitative example: a query item and its nearest items of
@@ -203,6 +206,19 @@ func lossSVG(epochs []Epoch) template.HTML {
 	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#889"/>`, pad, pad, pad, h-pad)
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="tick">%.3f</text><text x="%.0f" y="%.0f" class="tick">%.3f</text>`, 2.0, y(hi)+4, hi, 2.0, y(lo)+4, lo)
 	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" class="tick">epoch 1</text><text x="%.0f" y="%.0f" class="tick" text-anchor="end">epoch %d</text>`, pad, h-pad+16, w-pad, h-pad+16, epochs[len(epochs)-1].Epoch)
+	first, last := -1, -1
+	for i, e := range epochs {
+		if e.Averaged {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first >= 0 {
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.0f" width="%.1f" height="%.0f" fill="#3b528b" fill-opacity="0.08"/><text x="%.1f" y="%.0f" class="tick" text-anchor="middle">weights averaged: epochs %d-%d</text>`,
+			x(first), pad, x(last)-x(first), h-2*pad, (x(first)+x(last))/2, pad-6, epochs[first].Epoch, epochs[last].Epoch)
+	}
 	for i, e := range epochs {
 		if e.Kept {
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#889" stroke-dasharray="4 3"/><text x="%.1f" y="%.0f" class="tick" text-anchor="middle">kept: epoch %d</text>`, x(i), pad, x(i), h-pad, x(i), pad-6, e.Epoch)

@@ -31,7 +31,7 @@ func sampleData(t testing.TB) Data {
 				{Name: "test", N: 648, P2I: dir, I2P: dir, Chance: map[string]float64{"r1": 1.0 / 648, "r5": 5.0 / 648, "r10": 10.0 / 648}},
 				{Name: "all", N: 3242, Note: "the seed's protocol, training pairs included", P2I: dir, I2P: dir, Chance: map[string]float64{"r1": 1.0 / 3242, "r5": 5.0 / 3242, "r10": 10.0 / 3242}},
 			},
-			Epochs:        []Epoch{{1, 3.2, 3.3, 0.55, false}, {2, 2.9, 3.1, 0.58, true}, {3, 2.7, math.NaN(), math.NaN(), false}},
+			Epochs:        []Epoch{{Epoch: 1, TrainLoss: 3.2, ValLoss: 3.3, ValMRP: 0.55}, {Epoch: 2, TrainLoss: 2.9, ValLoss: 3.1, ValMRP: 0.58, Kept: true}, {Epoch: 3, TrainLoss: 2.7, ValLoss: math.NaN(), ValMRP: math.NaN()}},
 			PosterQueries: []Query{{ID: "1", Name: "Toy Story <1995>", Poster: p, TrueRank: 2, Hits: []Hit{{ID: "2", Name: "Jumanji", Intro: "board game", Poster: p, Distance: 0.4}, {ID: "1", Name: "Toy Story <1995>", Intro: "a cowboy doll", Poster: p, Distance: 0.41, IsMatch: true}}}},
 			IntroQueries:  []Query{{ID: "2", Name: "Jumanji", Intro: "board game", TrueRank: 1, Hits: []Hit{{ID: "2", Name: "Jumanji", Poster: p, Distance: 0.3, IsMatch: true}}}},
 			Heatmap:       [][]float32{{0.1, 0.9}, {0.8, 0.2}},
@@ -81,5 +81,19 @@ func TestRamp(t *testing.T) {
 	}
 	if c := ramp(1); c.R != 253 || c.G != 231 {
 		t.Errorf("ramp(1) = %v", c)
+	}
+}
+
+func TestLossSVGMarksAveragedEpochs(t *testing.T) {
+	var epochs []Epoch
+	for i := 1; i <= 6; i++ {
+		epochs = append(epochs, Epoch{Epoch: i, TrainLoss: 3 - 0.1*float64(i), ValLoss: math.NaN(), ValMRP: math.NaN(), Averaged: i >= 4})
+	}
+	svg := string(lossSVG(epochs))
+	if !strings.Contains(svg, "weights averaged: epochs 4-6") {
+		t.Errorf("averaged window not labelled: %s", svg)
+	}
+	if strings.Contains(svg, "kept: epoch") {
+		t.Errorf("averaged run shows a single kept epoch: %s", svg)
 	}
 }
