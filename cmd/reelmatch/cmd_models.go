@@ -93,7 +93,7 @@ With --json, stdout is {"files": [{"preset", "path", "size", "sha256",
 		},
 	}
 	pull.Flags().StringVar(&opts.Revision, "revision", "", "hub revision to download (default: the preset's)")
-	cmd.AddCommand(list, pull)
+	cmd.AddCommand(list, pull, newModelsQuantizeCommand(g, &opts))
 	return cmd
 }
 

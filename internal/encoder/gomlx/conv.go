@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/reelmatch/reelmatch/internal/onnxpb"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -31,16 +32,16 @@ const maxConvTaps = 64
 const int64Max = math.MaxInt64
 
 type convRewrite struct {
-	nodes []pbMsg // replacing the Conv, in order
-	init  pbMsg   // the new weight initializer
-	drop  string  // the old weight initializer, now unused by this node
+	nodes []onnxpb.Msg // replacing the Conv, in order
+	init  onnxpb.Msg   // the new weight initializer
+	drop  string       // the old weight initializer, now unused by this node
 	note  string
 }
 
 // convToMatMul returns the replacement for a Conv node, or ok=false when
 // the node does not qualify.
-func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, bool) {
-	ins, outs := n.strs(fNodeInput), n.strs(fNodeOutput)
+func (g *graphInfo) convToMatMul(n onnxpb.Msg, inits map[string]onnxpb.Msg) (convRewrite, bool) {
+	ins, outs := n.Strs(onnxpb.NodeInput), n.Strs(onnxpb.NodeOutput)
 	if len(ins) < 2 || len(ins) > 3 || len(outs) != 1 || (len(ins) == 3 && ins[2] == "") {
 		return convRewrite{}, false
 	}
@@ -48,11 +49,11 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 	if !ok {
 		return convRewrite{}, false
 	}
-	dims, err := w.ints(fTensorDims)
+	dims, err := w.Ints(onnxpb.TensorDims)
 	if err != nil || len(dims) != 4 {
 		return convRewrite{}, false
 	}
-	if dt, _ := w.varint(fTensorDataType); dt != dtFloat {
+	if dt, _ := w.Varint(onnxpb.TensorDataType); dt != onnxpb.DTypeFloat {
 		return convRewrite{}, false
 	}
 	k, c, kh, kw := dims[0], dims[1], dims[2], dims[3]
@@ -63,7 +64,7 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 		return convRewrite{}, false
 	}
 	if a, ok := attr(n, "auto_pad"); ok {
-		if v := a.str(4); v != "" && v != "NOTSET" {
+		if v := a.Str(4); v != "" && v != "NOTSET" {
 			return convRewrite{}, false
 		}
 	}
@@ -96,7 +97,7 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 	if !patchify && kh*kw > maxConvTaps {
 		return convRewrite{}, false
 	}
-	weights, ok := tensorFloats(w, int(k*c*kh*kw))
+	weights, ok := onnxpb.TensorFloats(w, int(k*c*kh*kw))
 	if !ok {
 		return convRewrite{}, false
 	}
@@ -118,19 +119,19 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 	base := outs[0] + "/reelmatch_conv"
 	wName := g.freshName(base + "/weight")
 	r := convRewrite{
-		init: pbMsg{
-			packedInts(fTensorDims, []int64{taps * c, k}),
-			varintField(fTensorDataType, dtFloat),
-			strField(fTensorName, wName),
-			{num: fTensorRawData, typ: protowire.BytesType, b: raw},
+		init: onnxpb.Msg{
+			onnxpb.PackedInts(onnxpb.TensorDims, []int64{taps * c, k}),
+			onnxpb.VarintField(onnxpb.TensorDataType, onnxpb.DTypeFloat),
+			onnxpb.StrField(onnxpb.TensorName, wName),
+			{Num: onnxpb.TensorRawData, Typ: protowire.BytesType, B: raw},
 		},
 		drop: ins[1],
-		note: fmt.Sprintf("Conv %q: %dx%d kernel as im2col + MatMul", n.str(fNodeName), kh, kw),
+		note: fmt.Sprintf("Conv %q: %dx%d kernel as im2col + MatMul", n.Str(onnxpb.NodeName), kh, kw),
 	}
 	constant := func(name string, vs ...int64) string {
 		name = g.freshName(base + "/" + name)
-		r.nodes = append(r.nodes, makeNode("Constant", name, nil, []string{name},
-			makeTensorAttr("value", int64Tensor([]int64{int64(len(vs))}, vs))))
+		r.nodes = append(r.nodes, onnxpb.Node("Constant", name, nil, []string{name},
+			onnxpb.TensorAttr("value", onnxpb.Int64Tensor([]int64{int64(len(vs))}, vs))))
 		return name
 	}
 
@@ -141,19 +142,19 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 		hp, wp := xDims[2]/kh, xDims[3]/kw
 		split := constant("patch_shape", 0, c, hp, kh, wp, kw)
 		r1 := g.freshName(base + "/patches")
-		r.nodes = append(r.nodes, makeNode("Reshape", r1, []string{x, split}, []string{r1}))
+		r.nodes = append(r.nodes, onnxpb.Node("Reshape", r1, []string{x, split}, []string{r1}))
 		t1 := g.freshName(base + "/patches_nhwc")
-		r.nodes = append(r.nodes, makeNode("Transpose", t1, []string{r1}, []string{t1}, makeIntsAttr("perm", 0, 2, 4, 3, 5, 1)))
+		r.nodes = append(r.nodes, onnxpb.Node("Transpose", t1, []string{r1}, []string{t1}, onnxpb.IntsAttr("perm", 0, 2, 4, 3, 5, 1)))
 		merge := constant("cols_shape", 0, hp, wp, kh*kw*c)
 		cols = g.freshName(base + "/cols_nhwc")
-		r.nodes = append(r.nodes, makeNode("Reshape", cols, []string{t1, merge}, []string{cols}))
-		r.note = fmt.Sprintf("Conv %q: %dx%d patch embedding as reshape + MatMul", n.str(fNodeName), kh, kw)
+		r.nodes = append(r.nodes, onnxpb.Node("Reshape", cols, []string{t1, merge}, []string{cols}))
+		r.note = fmt.Sprintf("Conv %q: %dx%d patch embedding as reshape + MatMul", n.Str(onnxpb.NodeName), kh, kw)
 		return g.finishConv(r, n, ins, outs, base, cols, wName), true
 	}
 	if !noPads {
 		padsName := constant("pads", 0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3])
 		xp := g.freshName(base + "/padded")
-		r.nodes = append(r.nodes, makeNode("Pad", xp, []string{x, padsName}, []string{xp}))
+		r.nodes = append(r.nodes, onnxpb.Node("Pad", xp, []string{x, padsName}, []string{xp}))
 		x = xp
 	}
 	cols = x
@@ -172,7 +173,7 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 				starts := constant(fmt.Sprintf("starts_%d_%d", i, j), i, j)
 				ends := constant(fmt.Sprintf("ends_%d_%d", i, j), end(i, kh), end(j, kw))
 				s := g.freshName(fmt.Sprintf("%s/tap_%d_%d", base, i, j))
-				r.nodes = append(r.nodes, makeNode("Slice", s, []string{x, starts, ends, axes, steps}, []string{s}))
+				r.nodes = append(r.nodes, onnxpb.Node("Slice", s, []string{x, starts, ends, axes, steps}, []string{s}))
 				slicesOut = append(slicesOut, s)
 			}
 		}
@@ -180,57 +181,25 @@ func (g *graphInfo) convToMatMul(n pbMsg, inits map[string]pbMsg) (convRewrite, 
 			cols = slicesOut[0]
 		} else {
 			cols = g.freshName(base + "/cols")
-			r.nodes = append(r.nodes, makeNode("Concat", cols, slicesOut, []string{cols}, makeIntAttr("axis", 1)))
+			r.nodes = append(r.nodes, onnxpb.Node("Concat", cols, slicesOut, []string{cols}, onnxpb.IntAttr("axis", 1)))
 		}
 	}
 	nhwc := g.freshName(base + "/nhwc")
-	r.nodes = append(r.nodes, makeNode("Transpose", nhwc, []string{cols}, []string{nhwc}, makeIntsAttr("perm", 0, 2, 3, 1)))
+	r.nodes = append(r.nodes, onnxpb.Node("Transpose", nhwc, []string{cols}, []string{nhwc}, onnxpb.IntsAttr("perm", 0, 2, 3, 1)))
 	return g.finishConv(r, n, ins, outs, base, nhwc, wName), true
 }
 
 // finishConv appends MatMul with the reordered weight, the bias, and the
 // transpose back to NCHW, taking columns laid out [N, Ho, Wo, kh*kw*C].
-func (g *graphInfo) finishConv(r convRewrite, n pbMsg, ins, outs []string, base, nhwc, wName string) convRewrite {
+func (g *graphInfo) finishConv(r convRewrite, n onnxpb.Msg, ins, outs []string, base, nhwc, wName string) convRewrite {
 	mm := g.freshName(base + "/matmul")
-	r.nodes = append(r.nodes, makeNode("MatMul", mm, []string{nhwc, wName}, []string{mm}))
+	r.nodes = append(r.nodes, onnxpb.Node("MatMul", mm, []string{nhwc, wName}, []string{mm}))
 	if len(ins) == 3 {
 		biased := g.freshName(base + "/bias")
-		r.nodes = append(r.nodes, makeNode("Add", biased, []string{mm, ins[2]}, []string{biased}))
+		r.nodes = append(r.nodes, onnxpb.Node("Add", biased, []string{mm, ins[2]}, []string{biased}))
 		mm = biased
 	}
-	r.nodes = append(r.nodes, makeNode("Transpose", n.str(fNodeName), []string{mm}, []string{outs[0]}, makeIntsAttr("perm", 0, 3, 1, 2)))
+	r.nodes = append(r.nodes, onnxpb.Node("Transpose", n.Str(onnxpb.NodeName), []string{mm}, []string{outs[0]}, onnxpb.IntsAttr("perm", 0, 3, 1, 2)))
 	g.rank[outs[0]] = 4
 	return r
-}
-
-// tensorFloats decodes a float32 TensorProto's n values from raw_data or
-// float_data; external data is not read here (ok=false).
-func tensorFloats(t pbMsg, n int) ([]float32, bool) {
-	for _, f := range t {
-		if f.num == fTensorRawData && f.typ == protowire.BytesType {
-			if len(f.b) != 4*n {
-				return nil, false
-			}
-			out := make([]float32, n)
-			for i := range out {
-				out[i] = math.Float32frombits(binary.LittleEndian.Uint32(f.b[4*i:]))
-			}
-			return out, true
-		}
-	}
-	var out []float32
-	for _, f := range t {
-		if f.num != 4 { // float_data
-			continue
-		}
-		switch f.typ {
-		case protowire.Fixed32Type:
-			out = append(out, math.Float32frombits(uint32(f.v)))
-		case protowire.BytesType:
-			for b := f.b; len(b) >= 4; b = b[4:] {
-				out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(b)))
-			}
-		}
-	}
-	return out, len(out) == n
 }

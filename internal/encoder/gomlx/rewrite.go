@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/onnxpb"
 )
 
 // onnx-gomlx v0.5.0 builds every op our encoders need but trips over three
@@ -31,19 +32,19 @@ import (
 // the input unchanged (and no notes) when nothing applies, and one note per
 // rewritten node otherwise.
 func rewriteModel(data []byte) ([]byte, []string, error) {
-	model, err := parseMsg(data)
+	model, err := onnxpb.Parse(data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse ONNX model: %w", err)
 	}
-	gi := slices.IndexFunc(model, func(f pbField) bool { return f.num == fModelGraph })
+	gi := slices.IndexFunc(model, func(f onnxpb.Field) bool { return f.Num == onnxpb.ModelGraph })
 	if gi < 0 {
-		return nil, nil, errNoGraph
+		return nil, nil, onnxpb.ErrNoGraph
 	}
-	graph, err := parseMsg(model[gi].b)
+	graph, err := onnxpb.Parse(model[gi].B)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse ONNX graph: %w", err)
 	}
-	nodes, err := graph.msgs(fGraphNode)
+	nodes, err := graph.Msgs(onnxpb.GraphNode)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse ONNX nodes: %w", err)
 	}
@@ -53,11 +54,11 @@ func rewriteModel(data []byte) ([]byte, []string, error) {
 	}
 
 	var notes []string
-	var out, newInits []pbMsg
+	var out, newInits []onnxpb.Msg
 	dropped := map[string]bool{}
 	for _, n := range nodes {
 		g.inferRank(n)
-		name, op := n.str(fNodeName), n.str(fNodeOpType)
+		name, op := n.Str(onnxpb.NodeName), n.Str(onnxpb.NodeOpType)
 		switch op {
 		case "MaxPool":
 			if nn, ok := dropUnitDilations(n); ok {
@@ -91,38 +92,38 @@ func rewriteModel(data []byte) ([]byte, []string, error) {
 	if len(notes) == 0 {
 		return data, nil, nil
 	}
-	newGraph := make(pbMsg, 0, len(graph))
+	newGraph := make(onnxpb.Msg, 0, len(graph))
 	for _, n := range out {
-		newGraph = append(newGraph, msgField(fGraphNode, n))
+		newGraph = append(newGraph, onnxpb.MsgField(onnxpb.GraphNode, n))
 	}
 	// Drop the replaced Conv weights no remaining node reads (with
 	// subgraphs, which may read them too, keep them all).
 	for _, n := range out {
-		for _, in := range n.strs(fNodeInput) {
+		for _, in := range n.Strs(onnxpb.NodeInput) {
 			delete(dropped, in)
 		}
 	}
-	for _, f := range graph.without(fGraphNode) {
-		if f.num == fGraphInitializer && !g.hasSubgraphs && len(dropped) > 0 {
-			if t, err := parseMsg(f.b); err == nil && dropped[t.str(fTensorName)] {
+	for _, f := range graph.Without(onnxpb.GraphNode) {
+		if f.Num == onnxpb.GraphInitializer && !g.hasSubgraphs && len(dropped) > 0 {
+			if t, err := onnxpb.Parse(f.B); err == nil && dropped[t.Str(onnxpb.TensorName)] {
 				continue
 			}
 		}
 		newGraph = append(newGraph, f)
 	}
 	for _, t := range newInits {
-		newGraph = append(newGraph, msgField(fGraphInitializer, t))
+		newGraph = append(newGraph, onnxpb.MsgField(onnxpb.GraphInitializer, t))
 	}
 	model = slices.Clone(model)
-	model[gi] = msgField(fModelGraph, newGraph)
-	return model.marshal(), notes, nil
+	model[gi] = onnxpb.MsgField(onnxpb.ModelGraph, newGraph)
+	return model.Marshal(), notes, nil
 }
 
 // graphInfo is what the rewrites need to know about values: the dims of
 // constants and the rank of tensors where it is known without running the
 // graph.
 type graphInfo struct {
-	inits        map[string]pbMsg // initializers by name
+	inits        map[string]onnxpb.Msg // initializers by name
 	hasSubgraphs bool
 	constDims    map[string][]int64
 	dims         map[string][]int64 // declared shapes of graph inputs and value_info
@@ -130,28 +131,28 @@ type graphInfo struct {
 	names        map[string]bool
 }
 
-func newGraphInfo(graph pbMsg, nodes []pbMsg) (*graphInfo, error) {
-	g := &graphInfo{inits: map[string]pbMsg{}, constDims: map[string][]int64{}, dims: map[string][]int64{}, rank: map[string]int{}, names: map[string]bool{}}
-	inits, err := graph.msgs(fGraphInitializer)
+func newGraphInfo(graph onnxpb.Msg, nodes []onnxpb.Msg) (*graphInfo, error) {
+	g := &graphInfo{inits: map[string]onnxpb.Msg{}, constDims: map[string][]int64{}, dims: map[string][]int64{}, rank: map[string]int{}, names: map[string]bool{}}
+	inits, err := graph.Msgs(onnxpb.GraphInitializer)
 	if err != nil {
 		return nil, fmt.Errorf("parse ONNX initializers: %w", err)
 	}
 	for _, t := range inits {
-		dims, err := t.ints(fTensorDims)
+		dims, err := t.Ints(onnxpb.TensorDims)
 		if err != nil {
 			return nil, err
 		}
-		name := t.str(fTensorName)
+		name := t.Str(onnxpb.TensorName)
 		g.inits[name] = t
 		g.constDims[name], g.rank[name], g.names[name] = dims, len(dims), true
 	}
-	for _, num := range []protowire.Number{fGraphInput, fGraphValueInfo} {
-		vis, err := graph.msgs(num)
+	for _, num := range []protowire.Number{onnxpb.GraphInput, onnxpb.GraphValueInfo} {
+		vis, err := graph.Msgs(num)
 		if err != nil {
 			return nil, fmt.Errorf("parse ONNX value info: %w", err)
 		}
 		for _, vi := range vis {
-			name := vi.str(fValueInfoName)
+			name := vi.Str(onnxpb.ValueInfoName)
 			g.names[name] = true
 			if dims, ok := valueInfoDims(vi); ok {
 				g.rank[name] = len(dims)
@@ -160,15 +161,15 @@ func newGraphInfo(graph pbMsg, nodes []pbMsg) (*graphInfo, error) {
 		}
 	}
 	for _, n := range nodes {
-		for _, o := range n.strs(fNodeOutput) {
+		for _, o := range n.Strs(onnxpb.NodeOutput) {
 			g.names[o] = true
 		}
-		attrs, err := n.msgs(fNodeAttribute)
+		attrs, err := n.Msgs(onnxpb.NodeAttribute)
 		if err != nil {
-			return nil, fmt.Errorf("parse ONNX node %q: %w", n.str(fNodeName), err)
+			return nil, fmt.Errorf("parse ONNX node %q: %w", n.Str(onnxpb.NodeName), err)
 		}
 		for _, a := range attrs {
-			if slices.ContainsFunc(a, func(f pbField) bool { return f.num == fAttrG }) {
+			if slices.ContainsFunc(a, func(f onnxpb.Field) bool { return f.Num == onnxpb.AttrG }) {
 				g.hasSubgraphs = true
 			}
 		}
@@ -178,27 +179,27 @@ func newGraphInfo(graph pbMsg, nodes []pbMsg) (*graphInfo, error) {
 
 // valueInfoDims reads the dimensions of a ValueInfoProto's tensor type,
 // when it declares a shape; a dimension without a fixed value is -1.
-func valueInfoDims(vi pbMsg) ([]int64, bool) {
-	typ, err := vi.msgs(fValueInfoType)
+func valueInfoDims(vi onnxpb.Msg) ([]int64, bool) {
+	typ, err := vi.Msgs(onnxpb.ValueInfoType)
 	if err != nil || len(typ) == 0 {
 		return nil, false
 	}
-	tt, err := typ[len(typ)-1].msgs(fTypeTensor)
+	tt, err := typ[len(typ)-1].Msgs(onnxpb.TypeTensor)
 	if err != nil || len(tt) == 0 {
 		return nil, false
 	}
-	shape, err := tt[len(tt)-1].msgs(fTensorTypeShp)
+	shape, err := tt[len(tt)-1].Msgs(onnxpb.TensorTypeShp)
 	if err != nil || len(shape) == 0 {
 		return nil, false
 	}
-	dimMsgs, err := shape[len(shape)-1].msgs(fShapeDim)
+	dimMsgs, err := shape[len(shape)-1].Msgs(onnxpb.ShapeDim)
 	if err != nil {
 		return nil, false
 	}
 	dims := make([]int64, len(dimMsgs))
 	for i, d := range dimMsgs {
 		dims[i] = -1
-		if v, ok := d.varint(1); ok { // dim_value
+		if v, ok := d.Varint(1); ok { // dim_value
 			dims[i] = v
 		}
 	}
@@ -223,15 +224,15 @@ var rankBroadcasting = map[string]bool{
 // declared dimensions) of n's outputs where they follow from its inputs;
 // anything else stays unknown, and rewrites that need it leave such nodes
 // alone.
-func (g *graphInfo) inferRank(n pbMsg) {
-	op, ins, outs := n.str(fNodeOpType), n.strs(fNodeInput), n.strs(fNodeOutput)
+func (g *graphInfo) inferRank(n onnxpb.Msg) {
+	op, ins, outs := n.Str(onnxpb.NodeOpType), n.Strs(onnxpb.NodeInput), n.Strs(onnxpb.NodeOutput)
 	if len(outs) == 0 {
 		return
 	}
 	switch {
 	case op == "Constant":
 		if t, ok := attrTensor(n, "value"); ok {
-			if dims, err := t.ints(fTensorDims); err == nil {
+			if dims, err := t.Ints(onnxpb.TensorDims); err == nil {
 				g.constDims[outs[0]], g.rank[outs[0]] = dims, len(dims)
 			}
 		}
@@ -256,57 +257,57 @@ func (g *graphInfo) inferRank(n pbMsg) {
 }
 
 // attr returns the node attribute with the given name.
-func attr(n pbMsg, name string) (pbMsg, bool) {
-	attrs, err := n.msgs(fNodeAttribute)
+func attr(n onnxpb.Msg, name string) (onnxpb.Msg, bool) {
+	attrs, err := n.Msgs(onnxpb.NodeAttribute)
 	if err != nil {
 		return nil, false
 	}
 	for _, a := range attrs {
-		if a.str(fAttrName) == name {
+		if a.Str(onnxpb.AttrName) == name {
 			return a, true
 		}
 	}
 	return nil, false
 }
 
-func attrTensor(n pbMsg, name string) (pbMsg, bool) {
+func attrTensor(n onnxpb.Msg, name string) (onnxpb.Msg, bool) {
 	a, ok := attr(n, name)
 	if !ok {
 		return nil, false
 	}
-	ts, err := a.msgs(fAttrT)
+	ts, err := a.Msgs(onnxpb.AttrT)
 	if err != nil || len(ts) == 0 {
 		return nil, false
 	}
 	return ts[len(ts)-1], true
 }
 
-func attrInt(n pbMsg, name string, def int64) int64 {
+func attrInt(n onnxpb.Msg, name string, def int64) int64 {
 	a, ok := attr(n, name)
 	if !ok {
 		return def
 	}
-	if v, ok := a.varint(fAttrI); ok {
+	if v, ok := a.Varint(onnxpb.AttrI); ok {
 		return v
 	}
 	return def
 }
 
-func attrInts(n pbMsg, name string) ([]int64, bool) {
+func attrInts(n onnxpb.Msg, name string) ([]int64, bool) {
 	a, ok := attr(n, name)
 	if !ok {
 		return nil, false
 	}
-	vs, err := a.ints(fAttrInts)
+	vs, err := a.Ints(onnxpb.AttrInts)
 	return vs, err == nil
 }
 
 // withoutAttr returns n minus its attribute called name.
-func withoutAttr(n pbMsg, name string) pbMsg {
-	out := make(pbMsg, 0, len(n))
+func withoutAttr(n onnxpb.Msg, name string) onnxpb.Msg {
+	out := make(onnxpb.Msg, 0, len(n))
 	for _, f := range n {
-		if f.num == fNodeAttribute {
-			if a, err := parseMsg(f.b); err == nil && a.str(fAttrName) == name {
+		if f.Num == onnxpb.NodeAttribute {
+			if a, err := onnxpb.Parse(f.B); err == nil && a.Str(onnxpb.AttrName) == name {
 				continue
 			}
 		}
@@ -315,7 +316,7 @@ func withoutAttr(n pbMsg, name string) pbMsg {
 	return out
 }
 
-func dropUnitDilations(n pbMsg) (pbMsg, bool) {
+func dropUnitDilations(n onnxpb.Msg) (onnxpb.Msg, bool) {
 	d, ok := attrInts(n, "dilations")
 	if !ok || slices.ContainsFunc(d, func(v int64) bool { return v != 1 }) {
 		return n, false
@@ -325,8 +326,8 @@ func dropUnitDilations(n pbMsg) (pbMsg, bool) {
 
 // scalarConstantOfShape turns ConstantOfShape(shape=[]) into a Constant
 // holding the rank-0 value.
-func (g *graphInfo) scalarConstantOfShape(n pbMsg) (pbMsg, bool, error) {
-	ins := n.strs(fNodeInput)
+func (g *graphInfo) scalarConstantOfShape(n onnxpb.Msg) (onnxpb.Msg, bool, error) {
+	ins := n.Strs(onnxpb.NodeInput)
 	if len(ins) != 1 {
 		return n, false, nil
 	}
@@ -334,12 +335,12 @@ func (g *graphInfo) scalarConstantOfShape(n pbMsg) (pbMsg, bool, error) {
 	if !ok || len(dims) != 1 || dims[0] != 0 {
 		return n, false, nil
 	}
-	value := float32Scalar(0) // the ONNX default value
+	value := onnxpb.Float32Scalar(0) // the ONNX default value
 	if t, ok := attrTensor(n, "value"); ok {
-		value = t.without(fTensorDims)
+		value = t.Without(onnxpb.TensorDims)
 	}
 	out := retyped(n, "Constant")
-	out = append(out, msgField(fNodeAttribute, makeTensorAttr("value", value)))
+	out = append(out, onnxpb.MsgField(onnxpb.NodeAttribute, onnxpb.TensorAttr("value", value)))
 	return out, true, nil
 }
 
@@ -347,13 +348,13 @@ func (g *graphInfo) scalarConstantOfShape(n pbMsg) (pbMsg, bool, error) {
 // attributes: its name, outputs and any other fields are kept, so the
 // graph's wiring to its outputs stays as it was. Callers append the new
 // op's inputs and attributes.
-func retyped(n pbMsg, op string) pbMsg {
-	out := pbMsg{}
+func retyped(n onnxpb.Msg, op string) onnxpb.Msg {
+	out := onnxpb.Msg{}
 	for _, f := range n {
-		switch f.num {
-		case fNodeInput, fNodeAttribute:
-		case fNodeOpType:
-			out = append(out, strField(fNodeOpType, op))
+		switch f.Num {
+		case onnxpb.NodeInput, onnxpb.NodeAttribute:
+		case onnxpb.NodeOpType:
+			out = append(out, onnxpb.StrField(onnxpb.NodeOpType, op))
 		default:
 			out = append(out, f)
 		}
@@ -363,8 +364,8 @@ func retyped(n pbMsg, op string) pbMsg {
 
 // flattenToReshape turns Flatten(x, axis=rank(x)) into Reshape(x, [-1, 1])
 // and returns the Constant node that holds the new shape.
-func (g *graphInfo) flattenToReshape(n pbMsg) (shapeNode, reshape pbMsg, ok bool) {
-	ins, outs := n.strs(fNodeInput), n.strs(fNodeOutput)
+func (g *graphInfo) flattenToReshape(n onnxpb.Msg) (shapeNode, reshape onnxpb.Msg, ok bool) {
+	ins, outs := n.Strs(onnxpb.NodeInput), n.Strs(onnxpb.NodeOutput)
 	if len(ins) != 1 || len(outs) != 1 {
 		return nil, nil, false
 	}
@@ -373,11 +374,11 @@ func (g *graphInfo) flattenToReshape(n pbMsg) (shapeNode, reshape pbMsg, ok bool
 		return nil, nil, false
 	}
 	shapeName := g.freshName(outs[0] + "/reelmatch_flatten_shape")
-	shapeNode = makeNode("Constant", shapeName, nil, []string{shapeName},
-		makeTensorAttr("value", int64Tensor([]int64{2}, []int64{-1, 1})))
+	shapeNode = onnxpb.Node("Constant", shapeName, nil, []string{shapeName},
+		onnxpb.TensorAttr("value", onnxpb.Int64Tensor([]int64{2}, []int64{-1, 1})))
 	g.constDims[shapeName], g.rank[shapeName] = []int64{2}, 1
 	reshape = retyped(n, "Reshape")
-	reshape = append(reshape, strField(fNodeInput, ins[0]), strField(fNodeInput, shapeName))
+	reshape = append(reshape, onnxpb.StrField(onnxpb.NodeInput, ins[0]), onnxpb.StrField(onnxpb.NodeInput, shapeName))
 	g.rank[outs[0]] = 2
 	return shapeNode, reshape, true
 }
@@ -415,36 +416,36 @@ func init() {
 // the first node (searching subgraphs too) that onnx-gomlx cannot build,
 // naming its operator and what to do instead.
 func checkSupported(modelName string, data []byte) error {
-	model, err := parseMsg(data)
+	model, err := onnxpb.Parse(data)
 	if err != nil {
 		return fmt.Errorf("parse ONNX model: %w", err)
 	}
-	graphs, err := model.msgs(fModelGraph)
+	graphs, err := model.Msgs(onnxpb.ModelGraph)
 	if err != nil || len(graphs) == 0 {
-		return errNoGraph
+		return onnxpb.ErrNoGraph
 	}
 	return checkGraph(modelName, graphs[len(graphs)-1])
 }
 
-func checkGraph(modelName string, graph pbMsg) error {
-	nodes, err := graph.msgs(fGraphNode)
+func checkGraph(modelName string, graph onnxpb.Msg) error {
+	nodes, err := graph.Msgs(onnxpb.GraphNode)
 	if err != nil {
 		return fmt.Errorf("parse ONNX nodes: %w", err)
 	}
 	for _, n := range nodes {
-		op, name := n.str(fNodeOpType), n.str(fNodeName)
+		op, name := n.Str(onnxpb.NodeOpType), n.Str(onnxpb.NodeName)
 		if !supportedOps[op] {
 			return unsupported(modelName, op, name, "")
 		}
 		if reason := unsupportedAttrs(n); reason != "" {
 			return unsupported(modelName, op, name, reason)
 		}
-		attrs, err := n.msgs(fNodeAttribute)
+		attrs, err := n.Msgs(onnxpb.NodeAttribute)
 		if err != nil {
 			return fmt.Errorf("parse ONNX node %q: %w", name, err)
 		}
 		for _, a := range attrs {
-			subs, err := a.msgs(fAttrG)
+			subs, err := a.Msgs(onnxpb.AttrG)
 			if err != nil {
 				return fmt.Errorf("parse ONNX node %q: %w", name, err)
 			}
@@ -460,12 +461,12 @@ func checkGraph(modelName string, graph pbMsg) error {
 
 // unsupportedAttrs names attribute values onnx-gomlx v0.5.0 refuses for a
 // supported op (internal/onnxgomlx/ops.go convertMaxPool), or "".
-func unsupportedAttrs(n pbMsg) string {
-	if n.str(fNodeOpType) != "MaxPool" {
+func unsupportedAttrs(n onnxpb.Msg) string {
+	if n.Str(onnxpb.NodeOpType) != "MaxPool" {
 		return ""
 	}
 	if a, ok := attr(n, "auto_pad"); ok {
-		if v := a.str(4); v != "" && v != "NOTSET" {
+		if v := a.Str(4); v != "" && v != "NOTSET" {
 			return "auto_pad=" + v
 		}
 	}

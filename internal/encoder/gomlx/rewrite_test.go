@@ -14,6 +14,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
+	"github.com/reelmatch/reelmatch/internal/onnxpb"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
@@ -21,57 +22,57 @@ import (
 // rewrite and refusal is tested on the smallest graph that needs it.
 
 // valueInfo declares a tensor; a negative dim is dynamic ("batch").
-func valueInfo(name string, elemType int64, dims ...int64) pbField {
-	shape := pbMsg{}
+func valueInfo(name string, elemType int64, dims ...int64) onnxpb.Field {
+	shape := onnxpb.Msg{}
 	for _, d := range dims {
 		if d < 0 {
-			shape = append(shape, msgField(fShapeDim, pbMsg{strField(2, "batch")}))
+			shape = append(shape, onnxpb.MsgField(onnxpb.ShapeDim, onnxpb.Msg{onnxpb.StrField(2, "batch")}))
 		} else {
-			shape = append(shape, msgField(fShapeDim, pbMsg{varintField(1, d)}))
+			shape = append(shape, onnxpb.MsgField(onnxpb.ShapeDim, onnxpb.Msg{onnxpb.VarintField(1, d)}))
 		}
 	}
-	tensorType := pbMsg{varintField(1, elemType), msgField(fTensorTypeShp, shape)}
-	return msgField(0, pbMsg{strField(fValueInfoName, name), msgField(fValueInfoType, pbMsg{msgField(fTypeTensor, tensorType)})})
+	tensorType := onnxpb.Msg{onnxpb.VarintField(1, elemType), onnxpb.MsgField(onnxpb.TensorTypeShp, shape)}
+	return onnxpb.MsgField(0, onnxpb.Msg{onnxpb.StrField(onnxpb.ValueInfoName, name), onnxpb.MsgField(onnxpb.ValueInfoType, onnxpb.Msg{onnxpb.MsgField(onnxpb.TypeTensor, tensorType)})})
 }
 
 // buildModel writes a one-graph model (opset 17) to a temp file; inits
 // are initializers (TensorProtos with names).
-func buildModel(t *testing.T, nodes []pbMsg, inputs, outputs []pbField, inits ...pbMsg) string {
+func buildModel(t *testing.T, nodes []onnxpb.Msg, inputs, outputs []onnxpb.Field, inits ...onnxpb.Msg) string {
 	t.Helper()
-	g := pbMsg{}
+	g := onnxpb.Msg{}
 	for _, in := range inits {
-		g = append(g, msgField(fGraphInitializer, in))
+		g = append(g, onnxpb.MsgField(onnxpb.GraphInitializer, in))
 	}
 	for _, n := range nodes {
-		g = append(g, msgField(fGraphNode, n))
+		g = append(g, onnxpb.MsgField(onnxpb.GraphNode, n))
 	}
-	g = append(g, strField(2, "test"))
+	g = append(g, onnxpb.StrField(2, "test"))
 	for _, in := range inputs {
-		in.num = fGraphInput
+		in.Num = onnxpb.GraphInput
 		g = append(g, in)
 	}
 	for _, out := range outputs {
-		out.num = 12 // GraphProto.output
+		out.Num = 12 // GraphProto.output
 		g = append(g, out)
 	}
-	m := pbMsg{
-		varintField(1, 8), // ir_version
-		msgField(8, pbMsg{strField(1, ""), varintField(2, 17)}), // opset_import
-		msgField(fModelGraph, g),
+	m := onnxpb.Msg{
+		onnxpb.VarintField(1, 8), // ir_version
+		onnxpb.MsgField(8, onnxpb.Msg{onnxpb.StrField(1, ""), onnxpb.VarintField(2, 17)}), // opset_import
+		onnxpb.MsgField(onnxpb.ModelGraph, g),
 	}
 	path := filepath.Join(t.TempDir(), "model.onnx")
-	if err := os.WriteFile(path, m.marshal(), 0o644); err != nil {
+	if err := os.WriteFile(path, m.Marshal(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-func float32Tensor(dims []int64, vs ...float32) pbMsg {
+func float32Tensor(dims []int64, vs ...float32) onnxpb.Msg {
 	var raw []byte
 	for _, v := range vs {
 		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
 	}
-	return pbMsg{packedInts(fTensorDims, dims), varintField(fTensorDataType, dtFloat), {num: fTensorRawData, typ: 2, b: raw}}
+	return onnxpb.Msg{onnxpb.PackedInts(onnxpb.TensorDims, dims), onnxpb.VarintField(onnxpb.TensorDataType, onnxpb.DTypeFloat), {Num: onnxpb.TensorRawData, Typ: 2, B: raw}}
 }
 
 func runModel(t *testing.T, path string, in encoder.Tensor, output string) encoder.Tensor {
@@ -94,47 +95,47 @@ func TestRewrites(t *testing.T) {
 	x := encoder.Tensor{Shape: []int64{2, 3}, F32: []float32{1, 2, 3, 4, 5, 6}}
 	tests := []struct {
 		name  string
-		nodes []pbMsg
+		nodes []onnxpb.Msg
 		in    encoder.Tensor
-		out   pbField
+		out   onnxpb.Field
 		want  encoder.Tensor
 		note  string
 	}{
 		{
 			name: "ConstantOfShape of empty shape is a scalar",
-			nodes: []pbMsg{
-				makeNode("Constant", "empty", nil, []string{"shape"}, makeTensorAttr("value", int64Tensor([]int64{0}, nil))),
-				makeNode("ConstantOfShape", "c", []string{"shape"}, []string{"c"}, makeTensorAttr("value", float32Tensor([]int64{1}, 2.5))),
-				makeNode("Add", "add", []string{"x", "c"}, []string{"y"}),
+			nodes: []onnxpb.Msg{
+				onnxpb.Node("Constant", "empty", nil, []string{"shape"}, onnxpb.TensorAttr("value", onnxpb.Int64Tensor([]int64{0}, nil))),
+				onnxpb.Node("ConstantOfShape", "c", []string{"shape"}, []string{"c"}, onnxpb.TensorAttr("value", float32Tensor([]int64{1}, 2.5))),
+				onnxpb.Node("Add", "add", []string{"x", "c"}, []string{"y"}),
 			},
 			in:   x,
-			out:  valueInfo("y", dtFloat, -1, 3),
+			out:  valueInfo("y", onnxpb.DTypeFloat, -1, 3),
 			want: encoder.Tensor{Shape: []int64{2, 3}, F32: []float32{3.5, 4.5, 5.5, 6.5, 7.5, 8.5}},
 			note: `ConstantOfShape "c"`,
 		},
 		{
 			name: "Flatten at axis == rank",
-			nodes: []pbMsg{
-				makeNode("Cast", "cast", []string{"x"}, []string{"xc"}, makeIntAttr("to", dtFloat)),
-				makeNode("Flatten", "flat", []string{"xc"}, []string{"y"}, makeIntAttr("axis", 2)),
+			nodes: []onnxpb.Msg{
+				onnxpb.Node("Cast", "cast", []string{"x"}, []string{"xc"}, onnxpb.IntAttr("to", onnxpb.DTypeFloat)),
+				onnxpb.Node("Flatten", "flat", []string{"xc"}, []string{"y"}, onnxpb.IntAttr("axis", 2)),
 			},
 			in:   x,
-			out:  valueInfo("y", dtFloat, -1, 1),
+			out:  valueInfo("y", onnxpb.DTypeFloat, -1, 1),
 			want: encoder.Tensor{Shape: []int64{6, 1}, F32: []float32{1, 2, 3, 4, 5, 6}},
 			note: `Flatten "flat"`,
 		},
 		{
 			name: "MaxPool with unit dilations",
-			nodes: []pbMsg{
-				makeNode("MaxPool", "pool", []string{"x"}, []string{"y"},
-					makeIntsAttr("kernel_shape", 2, 2), makeIntsAttr("strides", 2, 2), makeIntsAttr("dilations", 1, 1)),
+			nodes: []onnxpb.Msg{
+				onnxpb.Node("MaxPool", "pool", []string{"x"}, []string{"y"},
+					onnxpb.IntsAttr("kernel_shape", 2, 2), onnxpb.IntsAttr("strides", 2, 2), onnxpb.IntsAttr("dilations", 1, 1)),
 			},
 			in: encoder.Tensor{Shape: []int64{1, 1, 4, 4}, F32: []float32{
 				1, 2, 3, 4,
 				5, 6, 7, 8,
 				9, 10, 11, 12,
 				13, 14, 15, 16}},
-			out:  valueInfo("y", dtFloat, -1, 1, 2, 2),
+			out:  valueInfo("y", onnxpb.DTypeFloat, -1, 1, 2, 2),
 			want: encoder.Tensor{Shape: []int64{1, 1, 2, 2}, F32: []float32{6, 8, 14, 16}},
 			note: `MaxPool "pool"`,
 		},
@@ -144,7 +145,7 @@ func TestRewrites(t *testing.T) {
 			xDims := make([]int64, len(tt.in.Shape))
 			copy(xDims, tt.in.Shape)
 			xDims[0] = -1
-			path := buildModel(t, tt.nodes, []pbField{valueInfo("x", dtFloat, xDims...)}, []pbField{tt.out})
+			path := buildModel(t, tt.nodes, []onnxpb.Field{valueInfo("x", onnxpb.DTypeFloat, xDims...)}, []onnxpb.Field{tt.out})
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
@@ -167,10 +168,10 @@ func TestRewrites(t *testing.T) {
 // TestRewriteLeavesOthersAlone: a Flatten below the input rank (as in CLIP
 // text's pooling) and dilations other than 1 must not be rewritten.
 func TestRewriteLeavesOthersAlone(t *testing.T) {
-	path := buildModel(t, []pbMsg{
-		makeNode("Flatten", "flat", []string{"x"}, []string{"f"}, makeIntAttr("axis", 2)),
-		makeNode("MaxPool", "pool", []string{"x"}, []string{"y"}, makeIntsAttr("kernel_shape", 2), makeIntsAttr("dilations", 2)),
-	}, []pbField{valueInfo("x", dtFloat, -1, 3, 4)}, []pbField{valueInfo("f", dtFloat, -1, 4)})
+	path := buildModel(t, []onnxpb.Msg{
+		onnxpb.Node("Flatten", "flat", []string{"x"}, []string{"f"}, onnxpb.IntAttr("axis", 2)),
+		onnxpb.Node("MaxPool", "pool", []string{"x"}, []string{"y"}, onnxpb.IntsAttr("kernel_shape", 2), onnxpb.IntsAttr("dilations", 2)),
+	}, []onnxpb.Field{valueInfo("x", onnxpb.DTypeFloat, -1, 3, 4)}, []onnxpb.Field{valueInfo("f", onnxpb.DTypeFloat, -1, 4)})
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -203,11 +204,11 @@ func TestRewriteFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := parseMsg(data)
+			m, err := onnxpb.Parse(data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(m.marshal(), data) {
+			if !bytes.Equal(m.Marshal(), data) {
 				t.Errorf("parse+marshal is not byte-exact")
 			}
 			_, notes, err := rewriteModel(data)
@@ -228,21 +229,21 @@ func TestRewriteFixtures(t *testing.T) {
 // TestUnsupportedModel: a model onnx-gomlx cannot build is refused at Open
 // with one line naming the operator and suggesting --backend ort.
 func TestUnsupportedModel(t *testing.T) {
-	x := []pbField{valueInfo("x", dtFloat, -1, 3)}
-	y := []pbField{valueInfo("y", dtFloat, -1, 3)}
+	x := []onnxpb.Field{valueInfo("x", onnxpb.DTypeFloat, -1, 3)}
+	y := []onnxpb.Field{valueInfo("y", onnxpb.DTypeFloat, -1, 3)}
 	tests := []struct {
 		name  string
-		nodes []pbMsg
+		nodes []onnxpb.Msg
 		want  string
 	}{
-		{"unknown op", []pbMsg{makeNode("Hardmax", "hm", []string{"x"}, []string{"y"})}, `node "hm" uses ONNX operator Hardmax`},
-		{"op in subgraph", []pbMsg{makeNode("If", "if", []string{"x"}, []string{"y"}, pbMsg{
-			strField(fAttrName, "then_branch"), varintField(fAttrType, 5),
-			msgField(fAttrG, pbMsg{msgField(fGraphNode, makeNode("Det", "det", []string{"x"}, []string{"y"}))}),
+		{"unknown op", []onnxpb.Msg{onnxpb.Node("Hardmax", "hm", []string{"x"}, []string{"y"})}, `node "hm" uses ONNX operator Hardmax`},
+		{"op in subgraph", []onnxpb.Msg{onnxpb.Node("If", "if", []string{"x"}, []string{"y"}, onnxpb.Msg{
+			onnxpb.StrField(onnxpb.AttrName, "then_branch"), onnxpb.VarintField(onnxpb.AttrType, 5),
+			onnxpb.MsgField(onnxpb.AttrG, onnxpb.Msg{onnxpb.MsgField(onnxpb.GraphNode, onnxpb.Node("Det", "det", []string{"x"}, []string{"y"}))}),
 		})}, `node "det" uses ONNX operator Det`},
-		{"MaxPool ceil_mode", []pbMsg{makeNode("MaxPool", "pool", []string{"x"}, []string{"y"}, makeIntsAttr("kernel_shape", 2), makeIntAttr("ceil_mode", 1))},
+		{"MaxPool ceil_mode", []onnxpb.Msg{onnxpb.Node("MaxPool", "pool", []string{"x"}, []string{"y"}, onnxpb.IntsAttr("kernel_shape", 2), onnxpb.IntAttr("ceil_mode", 1))},
 			`node "pool" uses ONNX operator MaxPool with ceil_mode=1`},
-		{"MaxPool dilations", []pbMsg{makeNode("MaxPool", "pool", []string{"x"}, []string{"y"}, makeIntsAttr("kernel_shape", 2), makeIntsAttr("dilations", 2))},
+		{"MaxPool dilations", []onnxpb.Msg{onnxpb.Node("MaxPool", "pool", []string{"x"}, []string{"y"}, onnxpb.IntsAttr("kernel_shape", 2), onnxpb.IntsAttr("dilations", 2))},
 			`node "pool" uses ONNX operator MaxPool with dilations=[2]`},
 	}
 	for _, tt := range tests {
@@ -339,23 +340,23 @@ func TestConvAsMatMul(t *testing.T) {
 			}
 			var bias []float32
 			ins := []string{"x", "W"}
-			inits := []pbMsg{append(float32Tensor([]int64{int64(tt.k), int64(tt.c), int64(tt.kh), int64(tt.kw)}, wt...), strField(fTensorName, "W"))}
+			inits := []onnxpb.Msg{append(float32Tensor([]int64{int64(tt.k), int64(tt.c), int64(tt.kh), int64(tt.kw)}, wt...), onnxpb.StrField(onnxpb.TensorName, "W"))}
 			if tt.bias {
 				bias = make([]float32, tt.k)
 				for i := range bias {
 					bias[i] = float32(i) + 0.5
 				}
 				ins = append(ins, "B")
-				inits = append(inits, append(float32Tensor([]int64{int64(tt.k)}, bias...), strField(fTensorName, "B")))
+				inits = append(inits, append(float32Tensor([]int64{int64(tt.k)}, bias...), onnxpb.StrField(onnxpb.TensorName, "B")))
 			}
 			want, ho, wo := directConv(x, n, tt.c, tt.h, tt.w, wt, tt.k, tt.kh, tt.kw, bias, tt.stride, tt.pads, tt.padEnd)
-			conv := makeNode("Conv", "conv", ins, []string{"y"},
-				makeIntsAttr("kernel_shape", int64(tt.kh), int64(tt.kw)),
-				makeIntsAttr("strides", int64(tt.stride[0]), int64(tt.stride[1])),
-				makeIntsAttr("pads", int64(tt.pads[0]), int64(tt.pads[1]), int64(tt.padEnd[0]), int64(tt.padEnd[1])))
-			path := buildModel(t, []pbMsg{conv},
-				[]pbField{valueInfo("x", dtFloat, -1, int64(tt.c), int64(tt.h), int64(tt.w))},
-				[]pbField{valueInfo("y", dtFloat, -1, int64(tt.k), int64(ho), int64(wo))}, inits...)
+			conv := onnxpb.Node("Conv", "conv", ins, []string{"y"},
+				onnxpb.IntsAttr("kernel_shape", int64(tt.kh), int64(tt.kw)),
+				onnxpb.IntsAttr("strides", int64(tt.stride[0]), int64(tt.stride[1])),
+				onnxpb.IntsAttr("pads", int64(tt.pads[0]), int64(tt.pads[1]), int64(tt.padEnd[0]), int64(tt.padEnd[1])))
+			path := buildModel(t, []onnxpb.Msg{conv},
+				[]onnxpb.Field{valueInfo("x", onnxpb.DTypeFloat, -1, int64(tt.c), int64(tt.h), int64(tt.w))},
+				[]onnxpb.Field{valueInfo("y", onnxpb.DTypeFloat, -1, int64(tt.k), int64(ho), int64(wo))}, inits...)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,158 @@
+package quantize
+
+import (
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
+	_ "github.com/reelmatch/reelmatch/internal/encoder/gomlx"
+	"github.com/reelmatch/reelmatch/internal/encoder/ort"
+	"github.com/reelmatch/reelmatch/internal/onnxpb"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
+)
+
+// minCosine is the least cosine similarity accepted between a quantized
+// model's output row and the float model's golden row. Published int8
+// encoders keep about 0.99-0.999 on real weights; the fixtures' tiny
+// random models, with 8- to 64-wide layers, have less averaging to hide
+// rounding in, so this is the floor they must clear, not the usual value
+// (the test logs the actual ones).
+const minCosine = 0.98
+
+func cosine(a, b []float32) float64 {
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	return ab / math.Sqrt(aa*bb)
+}
+
+// rowCosines compares got and want row by row along the first axis.
+func rowCosines(t *testing.T, got, want encoder.Tensor) []float64 {
+	t.Helper()
+	if slices.Compare(got.Shape, want.Shape) != 0 {
+		t.Fatalf("shape %v, want %v", got.Shape, want.Shape)
+	}
+	n := int(want.Shape[0])
+	per := len(want.F32) / n
+	out := make([]float64, n)
+	for i := range n {
+		out[i] = cosine(got.F32[i*per:(i+1)*per], want.F32[i*per:(i+1)*per])
+	}
+	return out
+}
+
+func ortRuntime(t *testing.T) encoder.Runtime {
+	t.Helper()
+	if err := (ort.Runtime{}).Available(); err != nil {
+		t.Fatalf("ONNX Runtime is needed (make setup): %v", err)
+	}
+	return ort.Runtime{}
+}
+
+func run(t *testing.T, rt encoder.Runtime, model []byte, inputs map[string]encoder.Tensor, output string) encoder.Tensor {
+	t.Helper()
+	path := reeltest.WriteFile(t, filepath.Join(t.TempDir(), "model.onnx"), model)
+	s, err := rt.Open(path, encoder.SessionOptions{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Run(inputs, []string{output})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res[output]
+}
+
+// opCounts counts a model's nodes by operator.
+func opCounts(t *testing.T, model []byte) map[string]int {
+	t.Helper()
+	m, err := onnxpb.Parse(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := onnxpb.Parse(m[lastGraph(m)].B)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes, err := g.Msgs(onnxpb.GraphNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, n := range nodes {
+		out[n.Str(onnxpb.NodeOpType)]++
+	}
+	return out
+}
+
+// TestGoldens quantizes every fixture model and checks its outputs stay
+// close to the float model's goldens on both runtimes, and that the
+// operators changed as the report says.
+func TestGoldens(t *testing.T) {
+	rt := ortRuntime(t)
+	golden := reeltest.Golden(t, "resnet-tiny/golden.safetensors")
+	seed, err := golden.Tensor("seed_pixels")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The ResNet calibrates on the seed-prepared posters and is checked on
+	// every case, including the torchvision-prepared ones it never saw.
+	calib := []map[string]encoder.Tensor{{"pixel_values": {Shape: []int64{4, 3, 224, 224}, F32: seed.F32}}}
+
+	type want struct{ matmuls, convs, relus int }
+	wants := map[string]want{
+		"resnet-tiny/model.onnx":      {0, 20, 16},
+		"distilbert-tiny/model.onnx":  {12, 0, 0},
+		"clip-tiny/vision_model.onnx": {13, 0, 0},
+		"clip-tiny/text_model.onnx":   {13, 0, 0},
+	}
+	quantized := map[string][]byte{}
+	for _, c := range encodertest.Cases(t) {
+		rel := filepath.Base(filepath.Dir(c.Model)) + "/" + filepath.Base(c.Model)
+		t.Run(c.Name, func(t *testing.T) {
+			q, ok := quantized[rel]
+			if !ok {
+				src := reeltest.ReadFile(t, c.Model)
+				var o Options
+				if strings.HasPrefix(rel, "resnet") {
+					o = Options{Calibration: calib, Runtime: rt, TempDir: t.TempDir()}
+				}
+				var rep Report
+				q, rep, err = Model(src, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := wants[rel]
+				if rep.MatMuls != w.matmuls || rep.Convs != w.convs || rep.ReLUs != w.relus {
+					t.Errorf("report %+v, want %d matmuls, %d convs, %d relus", rep, w.matmuls, w.convs, w.relus)
+				}
+				ops := opCounts(t, q)
+				if ops["MatMulInteger"] != rep.MatMuls || ops["Conv"] != rep.Convs+rep.FloatConvs || ops["Relu"] != opCounts(t, src)["Relu"]-rep.ReLUs {
+					t.Errorf("operators %v do not match report %+v", ops, rep)
+				}
+				t.Logf("%s: %d -> %d bytes, %+v", rel, len(src), len(q), rep)
+				quantized[rel] = q
+			}
+			for _, backend := range []string{"ort", "go"} {
+				r, err := encoder.OpenRuntime(backend)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := run(t, r, q, c.Inputs, c.Output)
+				cos := rowCosines(t, got, c.Want)
+				t.Logf("%s on %s: cosine to float golden %.4f", c.Name, backend, cos)
+				if slices.Min(cos) < minCosine {
+					t.Errorf("%s on %s: cosine %.4f to the float golden, want >= %.2f", c.Name, backend, cos, minCosine)
+				}
+			}
+		})
+	}
+}
