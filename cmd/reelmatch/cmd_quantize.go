@@ -90,6 +90,14 @@ func runModelsQuantize(ctx context.Context, models ModelsOptions, opts QuantizeO
 	if opts.CalibrationImages < 1 {
 		return usagef("--calibration-images must be at least 1, got %d", opts.CalibrationImages)
 	}
+	switch opts.ImagePrep {
+	case "", pretrained.ImagePrepSeed, pretrained.ImagePrepTorchVision:
+	default:
+		return usagef("models quantize: --image-prep must be %q or %q, got %q", pretrained.ImagePrepSeed, pretrained.ImagePrepTorchVision, opts.ImagePrep)
+	}
+	if name == pretrained.NameCLIP && (opts.Calibration != "" || opts.ImagePrep != "") {
+		g.logf("models quantize: warning: --calibration and --image-prep are ignored for %s: its towers are quantized dynamically, without calibration", name)
+	}
 	qo := pretrained.QuantizeOptions{Backend: opts.Backend, ImagePrep: opts.ImagePrep, ReduceRange: opts.ReduceRange}
 	if name == pretrained.NameResNetDistilBERT {
 		if opts.Calibration == "" {
@@ -102,7 +110,10 @@ func runModelsQuantize(ctx context.Context, models ModelsOptions, opts QuantizeO
 		qo.CalibrationImages = imgs
 	}
 	qo.Progress = func(step string) { g.logf("models quantize: %s", step) }
-	src := models.Dir
+	src, err := modelsRoot(models)
+	if err != nil {
+		return err
+	}
 	m, err := pretrained.Quantize(ctx, name, src, opts.Out, qo)
 	if err != nil {
 		return fmt.Errorf("models quantize %s: %w", name, err)

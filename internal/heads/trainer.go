@@ -3,6 +3,7 @@ package heads
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -17,14 +18,31 @@ import (
 // backend is the pure-Go GoMLX backend, made once: training runs on the CPU
 // in float32.
 //
-// ops_sequential runs one op at a time (each matmul still uses every core):
-// with the default scheduling, concurrent DotGeneral ops each wait in
-// workerspool.Pool.Saturate for workers that the ops themselves occupy, and
-// a training step deadlocks on a 2-core machine (gomlx/compute
-// v0.0.0-20260716164435).
+// Its worker pool runs independent graph ops at once, one worker each, and
+// a matrix product then asks the pool for more workers and waits until one
+// is free (workerspool.Pool.Saturate in gomlx/compute
+// v0.0.0-20260716164435). If every worker holds a product that waits, the
+// step deadlocks: the default pool, 2 x GOMAXPROCS = 4 workers on a 2-core
+// machine, did, since the training graph runs up to about four products at
+// once (in the backward pass, both towers compute dW and dX of a layer
+// together). minWorkers leaves room for that. Running ops one at a time
+// ("ops_sequential") also avoids it but made an epoch 1.9x slower.
+//
+// The pool size is 2 x GOMAXPROCS when the backend is made, and the
+// "parallelism=N" config option would print to stdout (which --json
+// output owns), so GOMAXPROCS is raised for the call instead.
 var backend = sync.OnceValues(func() (compute.Backend, error) {
-	return gobackend.New("ops_sequential")
+	procs := runtime.GOMAXPROCS(0)
+	if procs < minWorkers/2 {
+		runtime.GOMAXPROCS(minWorkers / 2)
+		defer runtime.GOMAXPROCS(procs)
+	}
+	return gobackend.New("")
 })
+
+// minWorkers is the smallest worker pool the backend gets: well above the
+// number of matrix products the training graph can run at once.
+const minWorkers = 16
 
 // adamEpsilon is PyTorch's Adam default (gomlx defaults to 1e-7).
 const adamEpsilon = 1e-8

@@ -93,6 +93,27 @@ func opCounts(t *testing.T, model []byte) map[string]int {
 	return out
 }
 
+func initializerNames(t *testing.T, model []byte) []string {
+	t.Helper()
+	m, err := onnxpb.Parse(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := onnxpb.Parse(m[lastGraph(m)].B)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inits, err := g.Msgs(onnxpb.GraphInitializer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range inits {
+		names = append(names, in.Str(onnxpb.TensorName))
+	}
+	return names
+}
+
 // TestGoldens quantizes every fixture model and checks its outputs stay
 // close to the float model's goldens on both runtimes, and that the
 // operators changed as the report says.
@@ -154,5 +175,88 @@ func TestGoldens(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// tinyModel builds a one-node model: y = op(x, w) with w a 2x2 float
+// initializer, at the given opset.
+func tinyModel(op string, opset int64) []byte {
+	w := onnxpb.FloatTensor("w", []int64{2, 2}, []float32{1, 2, 3, 4})
+	graph := onnxpb.Msg{
+		onnxpb.MsgField(onnxpb.GraphNode, onnxpb.Node(op, "node", []string{"x", "w"}, []string{"y"})),
+		onnxpb.MsgField(onnxpb.GraphInitializer, w),
+		onnxpb.MsgField(onnxpb.GraphInput, inputInfo("x", 1, 2)),
+		onnxpb.MsgField(onnxpb.GraphOutput, onnxpb.ValueInfo("y", onnxpb.DTypeFloat)),
+	}
+	opsetID := onnxpb.Msg{onnxpb.StrField(onnxpb.OpsetDomain, ""), onnxpb.VarintField(onnxpb.OpsetVer, opset)}
+	model := onnxpb.Msg{onnxpb.VarintField(1, 8), onnxpb.MsgField(onnxpb.ModelOpset, opsetID), onnxpb.MsgField(onnxpb.ModelGraph, graph)}
+	return model.Marshal()
+}
+
+// inputInfo is a float32 graph input of the given shape.
+func inputInfo(name string, dims ...int64) onnxpb.Msg {
+	var shape onnxpb.Msg
+	for _, d := range dims {
+		shape = append(shape, onnxpb.MsgField(onnxpb.ShapeDim, onnxpb.Msg{onnxpb.VarintField(1, d)})) // Dimension.dim_value
+	}
+	tensorType := onnxpb.Msg{onnxpb.VarintField(onnxpb.TensorTypeElt, onnxpb.DTypeFloat), onnxpb.MsgField(onnxpb.TensorTypeShp, shape)}
+	return onnxpb.Msg{onnxpb.StrField(onnxpb.ValueInfoName, name), onnxpb.MsgField(onnxpb.ValueInfoType, onnxpb.Msg{onnxpb.MsgField(onnxpb.TypeTensor, tensorType)})}
+}
+
+func TestModelErrors(t *testing.T) {
+	calib := []map[string]encoder.Tensor{{"x": {Shape: []int64{1, 2}, F32: []float32{1, 1}}}}
+	tests := []struct {
+		name  string
+		model []byte
+		opts  Options
+		want  string
+	}{
+		{"not protobuf", []byte{0xff, 0xff, 0xff}, Options{}, "parse ONNX model"},
+		{"no graph", onnxpb.Msg{onnxpb.VarintField(1, 8)}.Marshal(), Options{}, "no graph"},
+		{"nothing to quantize", tinyModel("Add", 17), Options{}, ErrNothingToQuantize.Error()},
+		{"old opset", tinyModel("MatMul", 9), Options{}, "opset 9"},
+		{"per-channel needs opset 13", tinyModel("MatMul", 11), Options{Calibration: calib, Runtime: ort.Runtime{}}, "opset 13"},
+		{"calibration without runtime", tinyModel("MatMul", 17), Options{Calibration: calib}, "without a runtime"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := Model(tc.model, tc.opts)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDynamicMatMulExact checks the rewritten MatMul numerically on a
+// model small enough to reason about: weights that are exact multiples
+// of their scale and inputs that quantize exactly give the float result.
+func TestDynamicMatMulExact(t *testing.T) {
+	rt := ortRuntime(t)
+	q, rep, err := Model(tinyModel("MatMul", 17), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.MatMuls != 1 || rep.FloatMatMuls != 0 {
+		t.Fatalf("report %+v, want 1 quantized MatMul", rep)
+	}
+	ops := opCounts(t, q)
+	for _, op := range []string{"DynamicQuantizeLinear", "MatMulInteger", "Cast"} {
+		if ops[op] != 1 {
+			t.Errorf("want one %s, got operators %v", op, ops)
+		}
+	}
+	if names := initializerNames(t, q); slices.Contains(names, "w") {
+		t.Errorf("initializers %v: the float weight w should have been dropped", names)
+	}
+	// x = [0, 255] quantizes exactly (scale 1, zero point 0); w's scale is
+	// 4/127, so w = round(w*127/4)*4/127 to within half a step.
+	x := encoder.Tensor{Shape: []int64{1, 2}, F32: []float32{0, 255}}
+	got := run(t, rt, q, map[string]encoder.Tensor{"x": x}, "y")
+	want := []float32{3 * 255, 4 * 255}
+	for i := range want {
+		if d := math.Abs(float64(got.F32[i] - want[i])); d > 255*2.0/127/2+1e-3 {
+			t.Errorf("y[%d] = %g, want %g within half a weight step", i, got.F32[i], want[i])
+		}
 	}
 }

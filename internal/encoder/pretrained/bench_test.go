@@ -12,6 +12,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/quantize"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
@@ -25,6 +26,9 @@ import (
 // clip_text.onnx. Without it the tiny fixtures run, which measures only
 // the plumbing. REELMATCH_BENCH_BACKEND is "ort" (default), "go", or both
 // comma-separated; the pure-Go backend is slow at real sizes.
+// REELMATCH_BENCH_PRECISION is "float32", "int8" or both comma-separated
+// (default both): int8 runs the models as `reelmatch models quantize`
+// writes them, the ResNet calibrated on the fixture posters.
 //
 //	REELMATCH_BENCH_MODELS=/tmp/benchmodels go test -run '^$' -bench . ./internal/encoder/pretrained/
 
@@ -76,9 +80,58 @@ func benchFiles(b *testing.B, name string) Files {
 	}
 }
 
-func benchEncoder(b *testing.B, name, backend string) *Encoder {
+func benchPrecisions() []string {
+	v := os.Getenv("REELMATCH_BENCH_PRECISION")
+	if v == "" {
+		return []string{"float32", "int8"}
+	}
+	return strings.Split(v, ",")
+}
+
+// quantizedFiles returns f with its two models quantized into a
+// temporary folder, as Quantize does it.
+func quantizedFiles(b *testing.B, name string, f Files) Files {
 	b.Helper()
-	enc, err := Build(name, benchFiles(b, name), encoder.Config{Backend: backend})
+	dir := b.TempDir()
+	var posters []string
+	if name == NameResNetDistilBERT {
+		paths, _ := filepath.Glob(filepath.Join(reeltest.Fixture(b, "images"), "*.jpg"))
+		posters = paths
+	}
+	out := f
+	for _, m := range []struct {
+		src  string
+		dst  *string
+		opts quantize.Options
+	}{{f.ImageModel, &out.ImageModel, quantize.Options{}}, {f.TextModel, &out.TextModel, quantize.Options{}}} {
+		if m.dst == &out.ImageModel && name == NameResNetDistilBERT {
+			rt, err := encoder.OpenRuntime("ort")
+			if err != nil {
+				b.Fatal(err)
+			}
+			batches, _, err := calibrationBatches(m.src, QuantizeOptions{CalibrationImages: posters})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m.opts = quantize.Options{Calibration: batches, Runtime: rt, TempDir: dir}
+		}
+		*m.dst = filepath.Join(dir, filepath.Base(filepath.Dir(m.src))+"-"+filepath.Base(m.src))
+		qf, err := quantizeFile(m.src, *m.dst, m.opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%s: %+v", filepath.Base(m.src), qf.Report)
+	}
+	return out
+}
+
+func benchEncoder(b *testing.B, name, backend, precision string) *Encoder {
+	b.Helper()
+	files := benchFiles(b, name)
+	if precision == "int8" {
+		files = quantizedFiles(b, name, files)
+	}
+	enc, err := Build(name, files, encoder.Config{Backend: backend})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -151,44 +204,54 @@ func prepareParallel(b *testing.B, tower encoder.ImageTower, jpegs [][]byte, n i
 func benchImages(b *testing.B, name string) {
 	jpegs := benchPosters(b)
 	for _, backend := range benchBackends() {
-		b.Run(backend, func(b *testing.B) {
-			enc := benchEncoder(b, name, backend)
-			for _, n := range benchBatches {
-				b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-					// One untimed call compiles shapes (go) and warms caches.
-					if _, err := enc.Image().Encode(context.Background(), prepareParallel(b, enc.Image(), jpegs, n)); err != nil {
-						b.Fatal(err)
-					}
-					for b.Loop() {
-						if _, err := enc.Image().Encode(context.Background(), prepareParallel(b, enc.Image(), jpegs, n)); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "img/s")
-				})
+		for _, precision := range benchPrecisions() {
+			b.Run(backend+"/"+precision, func(b *testing.B) {
+				benchImagesOn(b, benchEncoder(b, name, backend, precision), jpegs)
+			})
+		}
+	}
+}
+
+func benchImagesOn(b *testing.B, enc *Encoder, jpegs [][]byte) {
+	for _, n := range benchBatches {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			// One untimed call compiles shapes (go) and warms caches.
+			if _, err := enc.Image().Encode(context.Background(), prepareParallel(b, enc.Image(), jpegs, n)); err != nil {
+				b.Fatal(err)
 			}
+			for b.Loop() {
+				if _, err := enc.Image().Encode(context.Background(), prepareParallel(b, enc.Image(), jpegs, n)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "img/s")
 		})
 	}
 }
 
 func benchTexts(b *testing.B, name string) {
 	for _, backend := range benchBackends() {
-		b.Run(backend, func(b *testing.B) {
-			enc := benchEncoder(b, name, backend)
-			for _, n := range benchBatches {
-				texts := benchIntros(n)
-				b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
-					if _, err := enc.Text().Encode(context.Background(), texts); err != nil {
-						b.Fatal(err)
-					}
-					for b.Loop() {
-						if _, err := enc.Text().Encode(context.Background(), texts); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "texts/s")
-				})
+		for _, precision := range benchPrecisions() {
+			b.Run(backend+"/"+precision, func(b *testing.B) {
+				benchTextsOn(b, benchEncoder(b, name, backend, precision))
+			})
+		}
+	}
+}
+
+func benchTextsOn(b *testing.B, enc *Encoder) {
+	for _, n := range benchBatches {
+		texts := benchIntros(n)
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			if _, err := enc.Text().Encode(context.Background(), texts); err != nil {
+				b.Fatal(err)
 			}
+			for b.Loop() {
+				if _, err := enc.Text().Encode(context.Background(), texts); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "texts/s")
 		})
 	}
 }

@@ -162,7 +162,13 @@ func checkDistinctRoots(presets []Preset, srcRoot, dstRoot string) error {
 		}
 		a, err1 := filepath.Abs(src)
 		b, err2 := filepath.Abs(filepath.Join(dstRoot, p.Name))
-		if err1 == nil && err2 == nil && a == b {
+		same := err1 == nil && err2 == nil && a == b
+		if fa, err := os.Stat(src); err == nil {
+			if fb, err := os.Stat(filepath.Join(dstRoot, p.Name)); err == nil && os.SameFile(fa, fb) {
+				same = true // the same folder through a symbolic link
+			}
+		}
+		if same {
 			return fmt.Errorf("quantize: output folder %s is the source models folder; choose another --out", dstRoot)
 		}
 	}
