@@ -26,7 +26,8 @@ import (
 //     flattens the [batch, seq] mask at axis 2, giving [batch*seq, 1]):
 //     onnx-gomlx rejects axis == rank, so it becomes Reshape to [-1, 1].
 //
-// rewriteModel also lowers Conv to MatMul for speed; see conv.go.
+// rewriteModel also lowers Conv to MatMul for speed (conv.go) and folds
+// DequantizeLinear of constant weights in int8 models (dequant.go).
 
 // rewriteModel applies the rewrites to a serialised ModelProto. It returns
 // the input unchanged (and no notes) when nothing applies, and one note per
@@ -71,6 +72,18 @@ func rewriteModel(data []byte) ([]byte, []string, error) {
 			} else if ok {
 				n = nn
 				notes = append(notes, fmt.Sprintf("ConstantOfShape %q: empty shape, now a rank-0 Constant", name))
+			}
+		case "DequantizeLinear":
+			if t, ok := g.foldDequantize(n); ok {
+				out := n.Strs(onnxpb.NodeOutput)[0]
+				dims, _ := t.Ints(onnxpb.TensorDims)
+				g.inits[out], g.constDims[out], g.rank[out] = t, dims, len(dims)
+				newInits = append(newInits, t)
+				for _, in := range n.Strs(onnxpb.NodeInput) {
+					dropped[in] = true
+				}
+				notes = append(notes, dequantizeNote(name, dims))
+				continue
 			}
 		case "Conv":
 			if r, ok := g.convToMatMul(n, g.inits); ok {

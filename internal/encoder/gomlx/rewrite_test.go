@@ -376,3 +376,54 @@ func TestConvAsMatMul(t *testing.T) {
 		})
 	}
 }
+
+// TestFoldDequantize: constant int8 weights (per axis, with zero points)
+// and an int32 bias (per tensor) are folded into float32 initializers,
+// and the model computes the same values as dequantizing at run time.
+func TestFoldDequantize(t *testing.T) {
+	// w = (wq - zp[col]) * scale[col], axis 1 of [3, 2].
+	int8s := func(vs ...int8) []byte {
+		out := make([]byte, len(vs))
+		for i, v := range vs {
+			out[i] = byte(v)
+		}
+		return out
+	}
+	wq := int8s(3, -4, 0, 10, -1, 2)
+	zp := int8s(1, -2)
+	scale := []float32{0.5, 0.25}
+	minus8 := int32(-8)
+	bias := binary.LittleEndian.AppendUint32(nil, uint32(minus8))
+	nodes := []onnxpb.Msg{
+		onnxpb.Node("DequantizeLinear", "dq_w", []string{"wq", "ws", "wz"}, []string{"w"}, onnxpb.IntAttr("axis", 1)),
+		onnxpb.Node("DequantizeLinear", "dq_b", []string{"bq", "bs"}, []string{"b"}),
+		onnxpb.Node("MatMul", "mm", []string{"x", "w"}, []string{"xw"}),
+		onnxpb.Node("Add", "add", []string{"xw", "b"}, []string{"y"}),
+	}
+	path := buildModel(t, nodes, []onnxpb.Field{valueInfo("x", onnxpb.DTypeFloat, -1, 3)}, []onnxpb.Field{valueInfo("y", onnxpb.DTypeFloat, -1, 2)},
+		onnxpb.Tensor("wq", onnxpb.DTypeInt8, []int64{3, 2}, wq),
+		onnxpb.FloatTensor("ws", []int64{2}, scale),
+		onnxpb.Tensor("wz", onnxpb.DTypeInt8, []int64{2}, zp),
+		onnxpb.Tensor("bq", onnxpb.DTypeInt32, nil, bias),
+		onnxpb.FloatTensor("bs", nil, []float32{0.125}))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewritten, notes, err := rewriteModel(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(notes) != 2 || !strings.Contains(notes[0], `DequantizeLinear "dq_w"`) || !strings.Contains(notes[1], `"dq_b"`) {
+		t.Errorf("notes %q, want the two DequantizeLinear folds", notes)
+	}
+	if bytes.Contains(rewritten, []byte("DequantizeLinear")) || bytes.Contains(rewritten, []byte("wq")) {
+		t.Error("the rewritten model still holds a DequantizeLinear node or the int8 weight")
+	}
+	// w = [[1, -0.5], [-0.5, 3], [-1, 1]], b = -1.
+	x := encoder.Tensor{Shape: []int64{1, 3}, F32: []float32{1, 2, 3}}
+	want := encoder.Tensor{Shape: []int64{1, 2}, F32: []float32{1 - 1 - 3 - 1, -0.5 + 6 + 3 - 1}}
+	if diff := cmp.Diff(want, runModel(t, path, x, "y")); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+}
