@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,7 +57,9 @@ HF_TOKEN (sent as a Bearer token, for gated or private repositories).` + exitCod
 its files with their sizes) and whether each file is in DIR.
 
 With --json, stdout is {"dir": ..., "presets": [{"name", "repo", "revision",
-"encoders", "dir", "complete", "files": [{"path", "size", "present"}]}]};
+"encoders", "dir", "complete", "files": [{"path", "size", "present"}]}]},
+plus "quantization" (the folder's quantization.json) for a folder written
+by models quantize;
 size is the file's size on disk when present, else the size listed on the
 hub when the preset was chosen (0 when unknown).` + exitCodesHelp,
 		Args:          noArgs,
@@ -155,10 +158,19 @@ func runModelsList(_ context.Context, opts ModelsOptions, g *globalOptions, _ []
 		}
 		out = append(out, pj)
 	}
+	quant := readQuantizeManifest(root)
 	if g.JSON {
-		return g.printJSON(map[string]any{"dir": root, "presets": out})
+		doc := map[string]any{"dir": root, "presets": out}
+		if quant != nil {
+			doc["quantization"] = quant
+		}
+		return g.printJSON(doc)
 	}
-	fmt.Fprintf(g.stdout, "models folder: %s\n\n", root)
+	fmt.Fprintf(g.stdout, "models folder: %s\n", root)
+	if quant != nil {
+		fmt.Fprintf(g.stdout, "an %s copy of %s made by `models quantize` (%s)\n", quant.Precision, quant.Encoder, pretrained.QuantizeManifestFile)
+	}
+	fmt.Fprintln(g.stdout)
 	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PRESET\tENCODERS\tREPOSITORY\tFILE\tSIZE\tPRESENT")
 	for i, p := range out {
@@ -194,6 +206,21 @@ func runModelsList(_ context.Context, opts ModelsOptions, g *globalOptions, _ []
 		}
 	}
 	return nil
+}
+
+// readQuantizeManifest returns the quantization.json of a models folder
+// made by `models quantize`, or nil when there is none (or it is
+// unreadable: list still lists the files).
+func readQuantizeManifest(root string) *pretrained.QuantizeManifest {
+	data, err := os.ReadFile(filepath.Join(root, pretrained.QuantizeManifestFile))
+	if err != nil {
+		return nil
+	}
+	var m pretrained.QuantizeManifest
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	return &m
 }
 
 func pretrainedAbout(name string) string {

@@ -152,6 +152,16 @@ func TestModelsQuantizeThenEncode(t *testing.T) {
 		t.Errorf("files %+v, want a static resnet and a dynamic distilbert", m.Files)
 	}
 
+	// models list recognises the folder as an int8 copy.
+	listOut, listErr, code := runCLI(t, "--json", "models", "list", "--dir", out)
+	var list struct {
+		Quantization *struct{ Encoder, Precision string } `json:"quantization"`
+	}
+	if code != 0 || json.Unmarshal([]byte(listOut), &list) != nil || list.Quantization == nil ||
+		list.Quantization.Encoder != "resnet50-distilbert" || list.Quantization.Precision != "int8" {
+		t.Errorf("models list --json of the int8 folder: exit %d, quantization %+v, stderr %q", code, list.Quantization, listErr)
+	}
+
 	// encode builds the encoder from the int8 folder; its vectors have
 	// the fixtures' dims and stay close to the float ones.
 	poster := reeltest.Fixture(t, "images/poster_rgb.png")
