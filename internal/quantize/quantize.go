@@ -83,6 +83,9 @@ func Model(src []byte, o Options) ([]byte, Report, error) {
 	if statics && opset != 0 && opset < minOpset {
 		return nil, Report{}, fmt.Errorf("model uses opset %d; per-channel convolution weights need opset %d: re-export the model with a newer opset", opset, minOpset)
 	}
+	if statics && len(o.Calibration) == 0 {
+		return nil, Report{}, errors.New("quantize: calibration is set but holds no input batches")
+	}
 	if statics && o.Runtime == nil {
 		return nil, Report{}, errors.New("quantize: calibration inputs given without a runtime to run them")
 	}

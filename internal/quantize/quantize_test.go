@@ -217,6 +217,7 @@ func TestModelErrors(t *testing.T) {
 		{"old opset", tinyModel("MatMul", 9), Options{}, "opset 9"},
 		{"per-channel needs opset 13", tinyModel("MatMul", 11), Options{Calibration: calib, Runtime: ort.Runtime{}}, "opset 13"},
 		{"calibration without runtime", tinyModel("MatMul", 17), Options{Calibration: calib}, "without a runtime"},
+		{"empty calibration", tinyModel("MatMul", 17), Options{Calibration: []map[string]encoder.Tensor{}, Runtime: ort.Runtime{}}, "no input batches"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -257,6 +258,44 @@ func TestDynamicMatMulExact(t *testing.T) {
 	for i := range want {
 		if d := math.Abs(float64(got.F32[i] - want[i])); d > 255*2.0/127/2+1e-3 {
 			t.Errorf("y[%d] = %g, want %g within half a weight step", i, got.F32[i], want[i])
+		}
+	}
+}
+
+// TestReduceRange checks that weights use the full int8 range by default
+// and at most 7 bits with ReduceRange, largest magnitude at the limit.
+func TestReduceRange(t *testing.T) {
+	for _, tc := range []struct {
+		reduce bool
+		limit  int8
+	}{{false, 127}, {true, 63}} {
+		q, _, err := Model(tinyModel("MatMul", 17), Options{ReduceRange: tc.reduce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := onnxpb.Parse(q)
+		g, _ := onnxpb.Parse(m[lastGraph(m)].B)
+		inits, _ := g.Msgs(onnxpb.GraphInitializer)
+		var weights []int8
+		for _, in := range inits {
+			if dt, _ := in.Varint(onnxpb.TensorDataType); dt == onnxpb.DTypeInt8 && strings.HasSuffix(in.Str(onnxpb.TensorName), "weight_quantized") {
+				for _, f := range in {
+					if f.Num == onnxpb.TensorRawData {
+						for _, b := range f.B {
+							weights = append(weights, int8(b))
+						}
+					}
+				}
+			}
+		}
+		// w = [1 2 3 4]: the largest maps to the limit, the rest in scale.
+		want := make([]int8, 4)
+		scale := float32(4) / float32(tc.limit)
+		for i, w := range []float32{1, 2, 3, 4} {
+			want[i] = int8(math.Round(float64(w / scale))) // in float32, as quantizeWeights
+		}
+		if !slices.Equal(weights, want) {
+			t.Errorf("ReduceRange=%v: int8 weights %v, want %v", tc.reduce, weights, want)
 		}
 	}
 }
