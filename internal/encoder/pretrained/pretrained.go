@@ -127,14 +127,11 @@ func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 	shared := false
 	switch name {
 	case NameResNetDistilBERT:
-		switch cfg.ImagePrep {
-		case "", ImagePrepSeed:
-			recipe = imageprep.Seed()
-		case ImagePrepTorchVision:
-			recipe = imageprep.TorchVision()
-		default:
-			return nil, fmt.Errorf("encoder %s: image prep %q: want %q or %q", name, cfg.ImagePrep, ImagePrepSeed, ImagePrepTorchVision)
+		r, err := resnetRecipe(cfg.ImagePrep)
+		if err != nil {
+			return nil, fmt.Errorf("encoder %s: %w", name, err)
 		}
+		recipe = r
 		imageOuts = []string{outPooler, outFeatures, outLastHidden}
 		textOuts = []string{outLastHidden}
 	case NameCLIP:
@@ -195,6 +192,18 @@ func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 		return nil, fmt.Errorf("encoder %s: %w", name, err)
 	}
 	return e, nil
+}
+
+// resnetRecipe is the image recipe --image-prep selects for the ResNet:
+// the seed's (the default) or torchvision's.
+func resnetRecipe(imagePrep string) (imageprep.Recipe, error) {
+	switch imagePrep {
+	case "", ImagePrepSeed:
+		return imageprep.Seed(), nil
+	case ImagePrepTorchVision:
+		return imageprep.TorchVision(), nil
+	}
+	return imageprep.Recipe{}, fmt.Errorf("image prep %q: want %q or %q", imagePrep, ImagePrepSeed, ImagePrepTorchVision)
 }
 
 // fingerprint digests everything that decides the vectors: the model,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
@@ -204,14 +203,9 @@ func calibrationBatches(model string, o QuantizeOptions) ([]map[string]encoder.T
 	if len(o.CalibrationImages) == 0 {
 		return nil, nil, fmt.Errorf("quantize %s: no calibration images: the ResNet's activation ranges are measured on posters; pass a folder of them (for example DATA/poster)", NameResNetDistilBERT)
 	}
-	var recipe imageprep.Recipe
-	switch o.ImagePrep {
-	case "", ImagePrepSeed:
-		recipe = imageprep.Seed()
-	case ImagePrepTorchVision:
-		recipe = imageprep.TorchVision()
-	default:
-		return nil, nil, fmt.Errorf("image prep %q: want %q or %q", o.ImagePrep, ImagePrepSeed, ImagePrepTorchVision)
+	recipe, err := resnetRecipe(o.ImagePrep)
+	if err != nil {
+		return nil, nil, err
 	}
 	ins, _, err := modelIO(model)
 	if err != nil {
@@ -220,10 +214,7 @@ func calibrationBatches(model string, o QuantizeOptions) ([]map[string]encoder.T
 	if len(ins) == 0 {
 		return nil, nil, fmt.Errorf("%w: %s has no inputs", encoder.ErrUnsupportedModel, model)
 	}
-	input := ins[0].Name
-	if slices.ContainsFunc(ins, func(v valueInfo) bool { return v.Name == inPixelValues }) {
-		input = inPixelValues
-	}
+	input := imageInput(ins)
 	h, w := recipe.Size()
 	var batches []map[string]encoder.Tensor
 	var skipped []string

@@ -30,6 +30,15 @@ const (
 	outLogits     = "logits"
 )
 
+// imageInput is the input an image model is fed: pixel_values when it has
+// one, else its first input. ins must not be empty.
+func imageInput(ins []valueInfo) string {
+	if slices.Contains(names(ins), inPixelValues) {
+		return inPixelValues
+	}
+	return ins[0].Name
+}
+
 // pickOutput chooses the output to read: the first of preferred the model
 // has, else its first output. A classifier's logits are refused, since
 // they are not features.
@@ -85,10 +94,7 @@ func newImageTower(rt encoder.Runtime, path string, recipe imageprep.Recipe, pre
 	if len(ins) == 0 {
 		return nil, fmt.Errorf("%w: %s has no inputs", encoder.ErrUnsupportedModel, path)
 	}
-	input := ins[0].Name
-	if slices.Contains(names(ins), inPixelValues) {
-		input = inPixelValues
-	}
+	input := imageInput(ins)
 	out, err := pickOutput(path, outs, preferred)
 	if err != nil {
 		return nil, err
