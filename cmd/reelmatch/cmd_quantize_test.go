@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,16 +65,6 @@ func jsonKeys(v any, keys map[string]bool) {
 			jsonKeys(e, keys)
 		}
 	}
-}
-
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
 }
 
 func encodeJSONOf(t *testing.T, args ...string) encodeJSON {
@@ -180,7 +169,7 @@ func TestModelsQuantizeThenEncode(t *testing.T) {
 				t.Fatalf("encoder %q dim %d with %d values, want resnet50-distilbert %d", q.Encoder, q.Dim, len(q.Embedding), tc.dim)
 			}
 			f := encodeJSONOf(t, append([]string{"--encoder", "resnet50-distilbert", "--models", models}, tc.input...)...)
-			c := cosine(q.Embedding, f.Embedding)
+			c := reeltest.Cosine(q.Embedding, f.Embedding)
 			t.Logf("int8 vs float32 cosine %.6f", c)
 			if !(c >= 0.98) {
 				t.Errorf("int8 vector cosine %.6f to the float one, want >= 0.98", c)

@@ -3,7 +3,6 @@ package embed
 import (
 	"context"
 	"errors"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -407,7 +406,7 @@ func TestBuiltinEndToEnd(t *testing.T) {
 				if o.Split != reel.SplitTrain {
 					continue
 				}
-				if s := cosine(tower.rows[i], tower.rows[j]); s > bestSim {
+				if s := reeltest.Cosine(tower.rows[i], tower.rows[j]); s > bestSim {
 					best, bestSim = j, s
 				}
 			}
@@ -457,17 +456,4 @@ func TestBuiltinEndToEnd(t *testing.T) {
 	if !sum3.Fitted || sum3.TextsComputed != 300 || sum3.ImagesComputed != 0 {
 		t.Errorf("after a training edit: fitted %v, %d texts and %d images computed; want true, 300, 0", sum3.Fitted, sum3.TextsComputed, sum3.ImagesComputed)
 	}
-}
-
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	if aa == 0 || bb == 0 {
-		return 0
-	}
-	return ab / math.Sqrt(aa*bb)
 }

@@ -23,16 +23,6 @@ import (
 // (the test logs the actual ones).
 const minCosine = 0.98
 
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
-}
-
 // rowCosines compares got and want row by row along the first axis.
 func rowCosines(t *testing.T, got, want encoder.Tensor) []float64 {
 	t.Helper()
@@ -43,7 +33,7 @@ func rowCosines(t *testing.T, got, want encoder.Tensor) []float64 {
 	per := len(want.F32) / n
 	out := make([]float64, n)
 	for i := range n {
-		out[i] = cosine(got.F32[i*per:(i+1)*per], want.F32[i*per:(i+1)*per])
+		out[i] = reeltest.Cosine(got.F32[i*per:(i+1)*per], want.F32[i*per:(i+1)*per])
 	}
 	return out
 }
@@ -71,8 +61,8 @@ func run(t *testing.T, rt encoder.Runtime, model []byte, inputs map[string]encod
 	return res[output]
 }
 
-// opCounts counts a model's nodes by operator.
-func opCounts(t *testing.T, model []byte) map[string]int {
+// graphOf returns a serialised model's graph.
+func graphOf(t *testing.T, model []byte) onnxpb.Msg {
 	t.Helper()
 	m, err := onnxpb.Parse(model)
 	if err != nil {
@@ -82,7 +72,13 @@ func opCounts(t *testing.T, model []byte) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nodes, err := g.Msgs(onnxpb.GraphNode)
+	return g
+}
+
+// opCounts counts a model's nodes by operator.
+func opCounts(t *testing.T, model []byte) map[string]int {
+	t.Helper()
+	nodes, err := graphOf(t, model).Msgs(onnxpb.GraphNode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,15 +91,7 @@ func opCounts(t *testing.T, model []byte) map[string]int {
 
 func initializerNames(t *testing.T, model []byte) []string {
 	t.Helper()
-	m, err := onnxpb.Parse(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := onnxpb.Parse(m[lastGraph(m)].B)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inits, err := g.Msgs(onnxpb.GraphInitializer)
+	inits, err := graphOf(t, model).Msgs(onnxpb.GraphInitializer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +261,7 @@ func TestReduceRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, _ := onnxpb.Parse(q)
-		g, _ := onnxpb.Parse(m[lastGraph(m)].B)
-		inits, _ := g.Msgs(onnxpb.GraphInitializer)
+		inits, _ := graphOf(t, q).Msgs(onnxpb.GraphInitializer)
 		var weights []int8
 		for _, in := range inits {
 			if dt, _ := in.Varint(onnxpb.TensorDataType); dt == onnxpb.DTypeInt8 && strings.HasSuffix(in.Str(onnxpb.TensorName), "weight_quantized") {

@@ -3,7 +3,6 @@ package pretrained
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -479,18 +478,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := encoder.New(tc.enc, tc.cfg)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("error %v does not wrap %v", err, tc.is)
-			}
-			if !strings.Contains(err.Error(), tc.message) {
-				t.Errorf("error %q lacks %q", err, tc.message)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans lines: %q", err)
-			}
+			reeltest.CheckError(t, err, tc.is, tc.message)
 		})
 	}
 }

@@ -79,16 +79,6 @@ func filesUnder(t testing.TB, dir string) []string {
 	return out
 }
 
-func cosine(a, b []float32) float64 {
-	var ab, aa, bb float64
-	for i := range a {
-		ab += float64(a[i]) * float64(b[i])
-		aa += float64(a[i]) * float64(a[i])
-		bb += float64(b[i]) * float64(b[i])
-	}
-	return ab / math.Sqrt(aa*bb)
-}
-
 // assertCosines fails when a row of got is further than minQuantCosine
 // from the same row of want, and logs every cosine.
 func assertCosines(t testing.TB, what string, got, want [][]float32) {
@@ -102,7 +92,7 @@ func assertCosines(t testing.TB, what string, got, want [][]float32) {
 		if len(got[i]) != len(want[i]) {
 			t.Fatalf("%s: row %d has %d values, want %d", what, i, len(got[i]), len(want[i]))
 		}
-		cs[i] = cosine(got[i], want[i])
+		cs[i] = reeltest.Cosine(got[i], want[i])
 		for j := range want[i] {
 			worst = max(worst, math.Abs(float64(got[i][j]-want[i][j])))
 		}
@@ -302,18 +292,7 @@ func TestQuantizeErrors(t *testing.T) {
 				out = ""
 			}
 			_, err := Quantize(context.Background(), tc.enc, testModels, out, QuantizeOptions{Backend: "ort", CalibrationImages: tc.calibration})
-			if err == nil {
-				t.Fatal("no error")
-			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Errorf("error %v does not wrap %v", err, tc.is)
-			}
-			if !strings.Contains(err.Error(), tc.message) {
-				t.Errorf("error %q lacks %q", err, tc.message)
-			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Errorf("error spans lines: %q", err)
-			}
+			reeltest.CheckError(t, err, tc.is, tc.message)
 			if tc.out == "" {
 				if _, err := os.Stat(filepath.Join(out, QuantizeManifestFile)); err == nil {
 					t.Errorf("a failed quantize wrote %s", QuantizeManifestFile)
