@@ -308,19 +308,16 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	return res, nil
 }
 
-// checkSharedSpace refuses identity heads unless the encoder says its two
-// towers embed into one space and the cached vectors agree in size.
+// checkSharedSpace refuses identity heads unless the encoder is registered
+// as embedding both towers into one space and the cached vectors agree in
+// size. It does not open the encoder: the features are already in WORK,
+// and the models may live in a folder train is not told about.
 func checkSharedSpace(name string, img, txt [][]float32) error {
 	if len(img[0]) != len(txt[0]) {
 		return fmt.Errorf("--heads none: encoder %s gives %d-d posters and %d-d intros, which cannot be compared without trained heads; use --heads mlp",
 			name, len(img[0]), len(txt[0]))
 	}
-	enc, err := encoder.New(name, encoder.Config{ModelsDir: envOr("REELMATCH_MODELS", "")})
-	if err != nil {
-		return fmt.Errorf("--heads none needs the encoder to check that its towers share a space: %w", openEncoderError(name, err))
-	}
-	defer enc.Close()
-	if s, ok := enc.(encoder.SharedSpace); !ok || !s.SharedSpace() {
+	if !encoder.HasSharedSpace(name) {
 		return fmt.Errorf("--heads none: encoder %s embeds posters and intros into different spaces, so they cannot be compared without trained heads; use --heads mlp", name)
 	}
 	return nil

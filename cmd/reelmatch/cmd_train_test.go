@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
 // TestTrainWritesRun trains on the synthetic WORK and checks the JSON
@@ -53,6 +55,29 @@ func TestTrainWritesRun(t *testing.T) {
 	second, _ := os.ReadFile(work.Heads("builtin"))
 	if !bytes.Equal(first, second) {
 		t.Error("the same --seed wrote different heads.safetensors")
+	}
+}
+
+// TestTrainIdentityHeadsCLIP: --heads none trains nothing for an encoder
+// with a shared space, using the vectors in WORK only: the models folder
+// embed was given is not needed again (the models cache is empty here).
+func TestTrainIdentityHeadsCLIP(t *testing.T) {
+	isolateCaches(t)
+	data := writeDataset(t, threeMovies, []string{"1", "2", "3"}, "1\n3\n")
+	work := filepath.Join(t.TempDir(), "work")
+	if _, stderr, code := runCLI(t, "prepare", "-q", "--data", data, "--work", work); code != 0 {
+		t.Fatalf("prepare: exit %d: %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "embed", "-q", "--work", work, "--encoder", "clip-vit-b32", "--models", reeltest.Models(t), "--backend", "ort"); code != 0 {
+		t.Fatalf("embed: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := runCLI(t, "--json", "train", "--work", work, "--encoder", "clip-vit-b32", "--heads", "none")
+	if code != exitOK {
+		t.Fatalf("train --heads none: exit %d: %s", code, stderr)
+	}
+	var res TrainResult
+	if err := json.Unmarshal([]byte(stdout), &res); err != nil || res.Heads != heads.KindIdentity {
+		t.Errorf("result %+v (%v), want identity heads", res, err)
 	}
 }
 

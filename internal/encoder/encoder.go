@@ -93,7 +93,25 @@ type Factory func(cfg Config) (Encoder, error)
 var (
 	mu        sync.Mutex
 	factories = map[string]Factory{}
+	shared    = map[string]bool{}
 )
+
+// RegisterSharedSpace records that the named encoder's towers embed into
+// one space (its SharedSpace method returns true), so callers can ask
+// HasSharedSpace without building it: opening CLIP loads 600 MB of models.
+func RegisterSharedSpace(name string) {
+	mu.Lock()
+	defer mu.Unlock()
+	shared[name] = true
+}
+
+// HasSharedSpace reports whether the named encoder was registered with a
+// shared space.
+func HasSharedSpace(name string) bool {
+	mu.Lock()
+	defer mu.Unlock()
+	return shared[name]
+}
 
 // Register makes a factory available by name. It panics on a duplicate,
 // which is a programmer error.

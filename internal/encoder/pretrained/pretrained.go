@@ -50,6 +50,7 @@ func init() {
 	encoder.Register(NameCLIP, func(cfg encoder.Config) (encoder.Encoder, error) {
 		return NewCLIP(cfg)
 	})
+	encoder.RegisterSharedSpace(NameCLIP)
 }
 
 // Files names the files an encoder is built from. NewResNetDistilBERT and

@@ -291,8 +291,11 @@ func TestGoldenCLIP(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
 			enc := newEncoder(t, NameCLIP, encoder.Config{Backend: backend})
-			if !enc.SharedSpace() {
-				t.Error("CLIP does not report a shared space")
+			if !enc.SharedSpace() || !encoder.HasSharedSpace(NameCLIP) {
+				t.Errorf("CLIP reports a shared space %v, registry %v; want both", enc.SharedSpace(), encoder.HasSharedSpace(NameCLIP))
+			}
+			if encoder.HasSharedSpace(NameResNetDistilBERT) {
+				t.Error("resnet50-distilbert is registered with a shared space")
 			}
 			if d1, d2 := enc.Image().Dim(), enc.Text().Dim(); d1 != 8 || d2 != 8 {
 				t.Errorf("dims %d/%d, want 8/8", d1, d2)
