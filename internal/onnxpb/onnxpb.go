@@ -382,3 +382,55 @@ func Opset(model Msg) int64 {
 	}
 	return 0
 }
+
+// TensorInts decodes an int8, uint8 or int32 TensorProto stored as raw
+// data (how quantized weights are written); ok is false for any other.
+func TensorInts(t Msg) ([]int64, bool) {
+	dt, _ := t.Varint(TensorDataType)
+	var raw []byte
+	found := false
+	for _, f := range t {
+		if f.Num == TensorRawData {
+			raw, found = f.B, true
+		}
+	}
+	n, err := TensorNumel(t)
+	if !found || err != nil {
+		return nil, false
+	}
+	out := make([]int64, n)
+	switch dt {
+	case DTypeInt8, DTypeUint8:
+		if int64(len(raw)) != n {
+			return nil, false
+		}
+		for i, b := range raw {
+			if dt == DTypeInt8 {
+				out[i] = int64(int8(b))
+			} else {
+				out[i] = int64(b)
+			}
+		}
+	case DTypeInt32:
+		if int64(len(raw)) != 4*n {
+			return nil, false
+		}
+		for i := range out {
+			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
+		}
+	default:
+		return nil, false
+	}
+	return out, true
+}
+
+// GraphIndex is the index in model of the graph field that counts (the
+// last, as protobuf reads a repeated singular field), or -1.
+func GraphIndex(model Msg) int {
+	for i := len(model) - 1; i >= 0; i-- {
+		if model[i].Num == ModelGraph {
+			return i
+		}
+	}
+	return -1
+}

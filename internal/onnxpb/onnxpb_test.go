@@ -79,3 +79,32 @@ func TestParseErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestTensorInts(t *testing.T) {
+	minus := int32(-70000)
+	tests := []struct {
+		name string
+		t    Msg
+		want []int64
+		ok   bool
+	}{
+		{"int8", Tensor("a", DTypeInt8, []int64{3}, []byte{0x7f, 0x80, 0xff}), []int64{127, -128, -1}, true},
+		{"uint8", Tensor("b", DTypeUint8, []int64{2}, []byte{0x80, 0xff}), []int64{128, 255}, true},
+		{"int32", Tensor("c", DTypeInt32, nil, binary.LittleEndian.AppendUint32(nil, uint32(minus))), []int64{-70000}, true},
+		{"short data", Tensor("d", DTypeInt8, []int64{4}, []byte{1, 2}), nil, false},
+		{"float", FloatTensor("e", []int64{1}, []float32{1}), nil, false},
+	}
+	for _, tc := range tests {
+		got, ok := TensorInts(tc.t)
+		if ok != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %v %v, want %v %v", tc.name, got, ok, tc.want, tc.ok)
+		}
+	}
+	model := Msg{VarintField(1, 8), MsgField(ModelGraph, Msg{}), VarintField(2, 1), MsgField(ModelGraph, Msg{StrField(2, "g")})}
+	if i := GraphIndex(model); i != 3 {
+		t.Errorf("GraphIndex %d, want 3 (the last graph field)", i)
+	}
+	if i := GraphIndex(Msg{VarintField(1, 8)}); i != -1 {
+		t.Errorf("GraphIndex without a graph %d, want -1", i)
+	}
+}

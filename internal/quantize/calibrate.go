@@ -73,7 +73,7 @@ func addOutputs(src []byte, names []string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse ONNX model: %w", err)
 	}
-	gi := lastGraph(model)
+	gi := onnxpb.GraphIndex(model)
 	if gi < 0 {
 		return nil, onnxpb.ErrNoGraph
 	}

@@ -64,7 +64,7 @@ func Model(src []byte, o Options) ([]byte, Report, error) {
 	if err != nil {
 		return nil, Report{}, fmt.Errorf("parse ONNX model: %w", err)
 	}
-	gi := lastGraph(model)
+	gi := onnxpb.GraphIndex(model)
 	if gi < 0 {
 		return nil, Report{}, onnxpb.ErrNoGraph
 	}
@@ -106,17 +106,6 @@ func Model(src []byte, o Options) ([]byte, Report, error) {
 	out := slices.Clone(model)
 	out[gi] = onnxpb.MsgField(onnxpb.ModelGraph, graph)
 	return out.Marshal(), rep, nil
-}
-
-// lastGraph is the index of the graph field that counts (proto3: the
-// last), or -1.
-func lastGraph(m onnxpb.Msg) int {
-	for i := len(m) - 1; i >= 0; i-- {
-		if m[i].Num == onnxpb.ModelGraph {
-			return i
-		}
-	}
-	return -1
 }
 
 // rewriter carries one quantization pass over a graph.

@@ -68,7 +68,7 @@ func graphOf(t *testing.T, model []byte) onnxpb.Msg {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := onnxpb.Parse(m[lastGraph(m)].B)
+	g, err := onnxpb.Parse(m[onnxpb.GraphIndex(m)].B)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package gomlx
 
 import (
-	"encoding/binary"
-	"fmt"
-
 	"github.com/reelmatch/reelmatch/internal/onnxpb"
 )
 
@@ -21,14 +18,14 @@ import (
 // int8, uint8 or int32 data with float32 scales, per tensor or per axis.
 func (g *graphInfo) foldDequantize(n onnxpb.Msg) (onnxpb.Msg, bool) {
 	ins, outs := n.Strs(onnxpb.NodeInput), n.Strs(onnxpb.NodeOutput)
-	if len(ins) < 2 || len(ins) > 3 || len(outs) != 1 || g.hasSubgraphs {
+	if len(ins) < 2 || len(ins) > 3 || len(outs) != 1 {
 		return nil, false
 	}
 	x, ok := g.inits[ins[0]]
 	if !ok {
 		return nil, false
 	}
-	xs, ok := intValues(x)
+	xs, ok := onnxpb.TensorInts(x)
 	if !ok {
 		return nil, false
 	}
@@ -54,7 +51,7 @@ func (g *graphInfo) foldDequantize(n onnxpb.Msg) (onnxpb.Msg, bool) {
 		if !ok {
 			return nil, false
 		}
-		if zeros, ok = intValues(zt); !ok || len(zeros) != len(scales) {
+		if zeros, ok = onnxpb.TensorInts(zt); !ok || len(zeros) != len(scales) {
 			return nil, false
 		}
 	}
@@ -81,50 +78,4 @@ func (g *graphInfo) foldDequantize(n onnxpb.Msg) (onnxpb.Msg, bool) {
 	}
 	t := onnxpb.FloatTensor(outs[0], dims, out)
 	return t, true
-}
-
-// intValues decodes an int8, uint8 or int32 TensorProto stored as raw
-// data.
-func intValues(t onnxpb.Msg) ([]int64, bool) {
-	dt, _ := t.Varint(onnxpb.TensorDataType)
-	var raw []byte
-	found := false
-	for _, f := range t {
-		if f.Num == onnxpb.TensorRawData {
-			raw, found = f.B, true
-		}
-	}
-	n, err := onnxpb.TensorNumel(t)
-	if !found || err != nil {
-		return nil, false
-	}
-	out := make([]int64, n)
-	switch dt {
-	case onnxpb.DTypeInt8, onnxpb.DTypeUint8:
-		if int64(len(raw)) != n {
-			return nil, false
-		}
-		for i, b := range raw {
-			if dt == onnxpb.DTypeInt8 {
-				out[i] = int64(int8(b))
-			} else {
-				out[i] = int64(b)
-			}
-		}
-	case onnxpb.DTypeInt32:
-		if int64(len(raw)) != 4*n {
-			return nil, false
-		}
-		for i := range out {
-			out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
-		}
-	default:
-		return nil, false
-	}
-	return out, true
-}
-
-// dequantizeNote describes a folded node for the rewrite log.
-func dequantizeNote(name string, dims []int64) string {
-	return fmt.Sprintf("DequantizeLinear %q: constant %v weight folded to float32", name, dims)
 }

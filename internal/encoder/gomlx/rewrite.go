@@ -37,7 +37,7 @@ func rewriteModel(data []byte) ([]byte, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse ONNX model: %w", err)
 	}
-	gi := slices.IndexFunc(model, func(f onnxpb.Field) bool { return f.Num == onnxpb.ModelGraph })
+	gi := onnxpb.GraphIndex(model)
 	if gi < 0 {
 		return nil, nil, onnxpb.ErrNoGraph
 	}
@@ -82,7 +82,7 @@ func rewriteModel(data []byte) ([]byte, []string, error) {
 				for _, in := range n.Strs(onnxpb.NodeInput) {
 					dropped[in] = true
 				}
-				notes = append(notes, dequantizeNote(name, dims))
+				notes = append(notes, fmt.Sprintf("DequantizeLinear %q: constant %v weight folded to float32", name, dims))
 				continue
 			}
 		case "Conv":

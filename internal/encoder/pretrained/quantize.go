@@ -2,6 +2,8 @@ package pretrained
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -159,14 +161,14 @@ func checkDistinctRoots(presets []Preset, srcRoot, dstRoot string) error {
 		if err != nil {
 			return err
 		}
-		a, err1 := filepath.Abs(src)
-		b, err2 := filepath.Abs(filepath.Join(dstRoot, p.Name))
-		same := err1 == nil && err2 == nil && a == b
-		if fa, err := os.Stat(src); err == nil {
-			if fb, err := os.Stat(filepath.Join(dstRoot, p.Name)); err == nil && os.SameFile(fa, fb) {
-				same = true // the same folder through a symbolic link
-			}
+		// The source exists, so a destination that is the same folder, by
+		// the same path or through a link, exists too.
+		fa, err := os.Stat(src)
+		if err != nil {
+			return err
 		}
+		fb, err := os.Stat(filepath.Join(dstRoot, p.Name))
+		same := err == nil && os.SameFile(fa, fb)
 		if same {
 			return fmt.Errorf("quantize: output folder %s is the source models folder; choose another --out", dstRoot)
 		}
@@ -176,10 +178,6 @@ func checkDistinctRoots(presets []Preset, srcRoot, dstRoot string) error {
 
 func quantizeFile(src, dst string, opts quantize.Options) (QuantizedFile, error) {
 	data, err := os.ReadFile(src)
-	if err != nil {
-		return QuantizedFile{}, err
-	}
-	sum, err := fileSHA256(src)
 	if err != nil {
 		return QuantizedFile{}, err
 	}
@@ -193,7 +191,8 @@ func quantizeFile(src, dst string, opts quantize.Options) (QuantizedFile, error)
 	if err := atomicfile.WriteFile(dst, out, 0o644); err != nil {
 		return QuantizedFile{}, err
 	}
-	return QuantizedFile{SourceSHA256: sum, SourceBytes: int64(len(data)), Bytes: int64(len(out)), Report: rep}, nil
+	sum := sha256.Sum256(data)
+	return QuantizedFile{SourceSHA256: hex.EncodeToString(sum[:]), SourceBytes: int64(len(data)), Bytes: int64(len(out)), Report: rep}, nil
 }
 
 // calibrationBatches prepares the calibration images as the image tower
