@@ -139,8 +139,12 @@ func runModelsQuantize(ctx context.Context, models ModelsOptions, opts QuantizeO
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	bits := 8
+	if m.ReduceRange {
+		bits = 7
+	}
 	if m.CalibrationImages > 0 {
-		fmt.Fprintf(g.stdout, "\nCalibrated on %d images (%s recipe); weights in %d bits.\n", m.CalibrationImages, m.ImagePrep, map[bool]int{true: 7, false: 8}[m.ReduceRange])
+		fmt.Fprintf(g.stdout, "\nCalibrated on %d images (%s recipe); weights in %d bits.\n", m.CalibrationImages, m.ImagePrep, bits)
 	}
 	fmt.Fprintf(g.stdout, "Use it with --models %s\n", opts.Out)
 	return nil
