@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +20,8 @@ type EvalOptions struct {
 	Encoder string
 	Split   string
 	CI      bool
+	// ExcludeLeaks leaves leaked test movies out (see prepare's leak check).
+	ExcludeLeaks bool
 }
 
 func newEvalCommand(g *globalOptions) *cobra.Command {
@@ -47,6 +50,11 @@ percentile; both are shown. Chance: R@K = K/n.
 --ci adds bootstrap 95% intervals (1000 resamples of the queries, seed 1,
 percentile method).
 
+--exclude-leaks leaves out of the test split every movie whose cleaned
+intro is (nearly) identical to a training movie's or whose poster has the
+same SHA-256 (prepare's leak check), says how many, and lists them in
+"excluded_leaks" in the JSON.
+
 With --json, stdout is
 {"encoder":...,"split":...,"n":...,"poster_to_intro":{"r1","r5","r10",
 "median_rank","mean_rank","mrr","top1_acc","mean_rank_percentile"},
@@ -66,6 +74,7 @@ used. Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults.` + exitCo
 	addRunFlags(f, &opts.Work, &opts.Encoder, "evaluate")
 	f.StringVar(&opts.Split, "split", evalrun.SplitTest, "movies to evaluate on: test, all (the seed's protocol) or train")
 	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals")
+	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies whose intro or poster also appears in the training split (prepare's leak check)")
 	return cmd
 }
 
@@ -87,9 +96,15 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	ev, err := space.Evaluate(opts.Split, evalrun.Options{CI: opts.CI})
+	if opts.ExcludeLeaks && opts.Split != evalrun.SplitTest {
+		g.logf("eval: --exclude-leaks changes only the test split; split %s holds the training pairs anyway", opts.Split)
+	}
+	ev, err := space.Evaluate(opts.Split, evalrun.Options{CI: opts.CI, ExcludeLeaks: opts.ExcludeLeaks})
 	if err != nil {
 		return err
+	}
+	if opts.ExcludeLeaks && opts.Split == evalrun.SplitTest && len(ev.Result.ExcludedLeaks) == 0 {
+		g.logf("eval: --exclude-leaks: no test movie shares an intro or a poster with the training split; nothing left out")
 	}
 	if err := ev.Save(work); err != nil {
 		return err
@@ -104,6 +119,13 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 // printEvalTable writes the compact human table of one evaluation.
 func printEvalTable(w io.Writer, r *evalrun.Result) error {
 	fmt.Fprintf(w, "encoder %s, split %s, n=%d\n", r.Encoder, r.Split, r.N)
+	if n := len(r.ExcludedLeaks); n > 0 {
+		ids := make([]string, n)
+		for i, id := range r.ExcludedLeaks {
+			ids[i] = string(id)
+		}
+		fmt.Fprintf(w, "left out %d held-out movie(s) sharing an intro or a poster with the training split (--exclude-leaks): %s\n", n, strings.Join(shortList(ids, 20), " "))
+	}
 	if r.Split == evalrun.SplitAll {
 		fmt.Fprintln(w, evalrun.AllProtocolNote)
 	}

@@ -42,7 +42,15 @@ missing file, folder or column, a malformed row, one id with two different
 rows, nothing kept) stop with one line naming the file, line and fix.
 Running prepare again on unchanged data leaves the manifest untouched.
 
-With --json, stdout is {"movies":N,"train":T,"test":U,"dropped":{"<reason>":[ids]}}.
+Leak check: a test movie whose cleaned intro is identical or nearly so to a
+training movie's (Jaccard similarity of the cleaned token sets at least
+0.8) or whose poster has the same SHA-256 as a training poster would make
+the held-out scores optimistic. Each such pair is a warning on stderr with
+both ids; the movies are kept (they are not broken data), and
+` + "`reelmatch eval --exclude-leaks`" + ` leaves them out of the held-out split.
+
+With --json, stdout is {"movies":N,"train":T,"test":U,"dropped":{"<reason>":[ids]},
+"leaks":[{"kind":"intro"|"poster","test":ID,"train":ID,"similarity":J}]}.
 
 Environment: REELMATCH_DATA and REELMATCH_WORK give --data and --work defaults.` + exitCodesHelp,
 		Args:          noArgs,
@@ -68,6 +76,9 @@ type prepareJSON struct {
 	Train   int                 `json:"train"`
 	Test    int                 `json:"test"`
 	Dropped map[string][]string `json:"dropped"`
+	// Leaks are test movies sharing an intro or a poster with a training
+	// movie (dataset.FindLeaks); always present, [] when none.
+	Leaks []dataset.Leak `json:"leaks"`
 }
 
 func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []string) error {
@@ -120,7 +131,7 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 		return err
 	}
 	if g.JSON {
-		out := prepareJSON{Movies: rep.Movies, Train: rep.Train, Test: rep.Test, Dropped: map[string][]string{}}
+		out := prepareJSON{Movies: rep.Movies, Train: rep.Train, Test: rep.Test, Dropped: map[string][]string{}, Leaks: rep.Leaks}
 		for reason, ids := range rep.Dropped {
 			if len(ids) == 0 {
 				continue
@@ -156,6 +167,7 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 		} else {
 			fmt.Fprintln(w, "dropped 0")
 		}
+		fmt.Fprintln(w, leakLine(rep.Leaks))
 		if changed {
 			fmt.Fprintf(w, "manifest written: %s\n", path)
 		} else {
@@ -166,6 +178,24 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 		return partialDataError{fmt.Sprintf("left %d entries out (%s); the manifest holds the %d kept movies", n, dropCounts(rep), rep.Movies)}
 	}
 	return nil
+}
+
+// leakLine is the one-line summary of the leak check.
+func leakLine(leaks []dataset.Leak) string {
+	ids := dataset.LeakedTestIDs(leaks)
+	if len(ids) == 0 {
+		return "leaks: none (no test movie shares an intro or a poster with the training split)"
+	}
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = string(id)
+	}
+	noun, verb := "movie", "shares"
+	if len(ids) > 1 {
+		noun, verb = "movies", "share"
+	}
+	return fmt.Sprintf("leaks: %d test %s %s an intro or a poster with the training split: %s (kept; eval --exclude-leaks leaves them out)",
+		len(ids), noun, verb, strings.Join(shortList(s, 20), " "))
 }
 
 // droppedOrder is the order reasons are printed in.

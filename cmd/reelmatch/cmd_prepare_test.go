@@ -18,21 +18,22 @@ import (
 )
 
 // writeDataset makes a data folder: info.csv as given, a valid JPEG poster
-// for each id in posters, and train.txt.
+// for each id in posters (each file different, so prepare's leak check sees
+// no shared poster), and train.txt.
 func writeDataset(t *testing.T, info string, posters []string, train string) string {
 	t.Helper()
 	dir := t.TempDir()
-	img := image.NewRGBA(image.Rect(0, 0, 4, 6))
-	for i := range img.Pix {
-		img.Pix[i] = uint8(i * 7)
-	}
-	img.Set(0, 0, color.White)
-	poster := reeltest.JPEG(t, img, 0)
 	if err := os.MkdirAll(filepath.Join(dir, "poster"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range posters {
-		reeltest.WriteFile(t, filepath.Join(dir, "poster", id+".jpg"), poster)
+	for k, id := range posters {
+		img := image.NewRGBA(image.Rect(0, 0, 4, 6))
+		for i := range img.Pix {
+			img.Pix[i] = uint8(i * 7)
+		}
+		img.Set(0, 0, color.White)
+		img.Set(3, 5, color.RGBA{uint8(k), uint8(k >> 8), 0, 255})
+		reeltest.WriteFile(t, filepath.Join(dir, "poster", id+".jpg"), reeltest.JPEG(t, img, 0))
 	}
 	reeltest.WriteFile(t, filepath.Join(dir, "info.csv"), []byte(info))
 	reeltest.WriteFile(t, filepath.Join(dir, "train.txt"), []byte(train))
@@ -52,7 +53,7 @@ func TestPrepareCLIJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
 	}
-	want := map[string]any{"movies": 3.0, "train": 2.0, "test": 1.0, "dropped": map[string]any{}}
+	want := map[string]any{"movies": 3.0, "train": 2.0, "test": 1.0, "dropped": map[string]any{}, "leaks": []any{}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("json (-want +got):\n%s", diff)
 	}

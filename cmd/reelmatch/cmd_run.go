@@ -27,6 +27,8 @@ type RunOptions struct {
 	// EmbedBatch is embed's --batch; run's --batch is the training batch.
 	EmbedBatch int
 	CI         bool
+	// ExcludeLeaks is eval's --exclude-leaks for the test split.
+	ExcludeLeaks bool
 	encoderOptions
 	// Train holds the train flags; its Work and Encoder are set from run's.
 	Train TrainOptions
@@ -65,6 +67,7 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 	addWorkFlag(f, &opts.Work, "WORK folder for every artifact")
 	f.IntVar(&opts.EmbedBatch, "embed-batch", embed.DefaultBatchSize, "posters or intros per encoder call (embed's --batch)")
 	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals to the eval")
+	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies prepare's leak check reports (eval's --exclude-leaks)")
 	opts.encoderOptions.AddFlags(f)
 	addTrainFlags(f, &opts.Train)
 	return cmd
@@ -149,13 +152,13 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	if _, err := man.SaveIfChanged(work.Manifest()); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	res.Prepare = prepareJSON{Movies: rep.Movies, Train: rep.Train, Test: rep.Test, Dropped: map[string][]string{}}
+	res.Prepare = prepareJSON{Movies: rep.Movies, Train: rep.Train, Test: rep.Test, Dropped: map[string][]string{}, Leaks: rep.Leaks}
 	for reason, ids := range rep.Dropped {
 		for _, id := range ids {
 			res.Prepare.Dropped[string(reason)] = append(res.Prepare.Dropped[string(reason)], string(id))
 		}
 	}
-	say("prepare: %d movies (%d train, %d test), %d dropped [%.1fs]", rep.Movies, rep.Train, rep.Test, rep.DroppedCount(), time.Since(t0).Seconds())
+	say("prepare: %d movies (%d train, %d test), %d dropped, %d leaked test movie(s) [%.1fs]", rep.Movies, rep.Train, rep.Test, rep.DroppedCount(), len(dataset.LeakedTestIDs(rep.Leaks)), time.Since(t0).Seconds())
 
 	// embed
 	enc, err := encoder.New(opts.Encoder, opts.config())
@@ -188,7 +191,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	for _, split := range []string{evalrun.SplitTest, evalrun.SplitAll} {
-		ev, err := space.Evaluate(split, evalrun.Options{CI: opts.CI})
+		ev, err := space.Evaluate(split, evalrun.Options{CI: opts.CI, ExcludeLeaks: opts.ExcludeLeaks})
 		if err != nil {
 			return nil, fmt.Errorf("eval: %w", err)
 		}

@@ -80,6 +80,9 @@ type Report struct {
 	// Windows-1252 (the superset of Latin-1 that such files use).
 	Latin1   bool
 	Warnings []string
+	// Leaks are the test movies whose intro or poster also appears in the
+	// training split (FindLeaks); each is also a warning. They are kept.
+	Leaks []Leak
 }
 
 // DroppedCount is the number of dropped entries over all reasons.
@@ -226,6 +229,10 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 		warn("%s names none of the kept movies: every movie is a test movie", trainPath)
 	case rep.Test == 0:
 		warn("%s lists every kept movie: the test split is empty", trainPath)
+	}
+	rep.Leaks = FindLeaks(man.Movies)
+	for _, l := range rep.Leaks {
+		warn("%s", l.Warning(man))
 	}
 	return man, rep, nil
 }

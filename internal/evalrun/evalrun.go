@@ -149,6 +149,29 @@ func (s *Space) Subset(split string) ([]int, error) {
 	return idx, nil
 }
 
+// withoutLeaks drops from idx (indices into s.Movies) the test movies that
+// leak from the training split, returning the rest and the dropped ids.
+func (s *Space) withoutLeaks(idx []int) ([]int, []reel.MovieID) {
+	leaked := dataset.LeakedTestIDs(dataset.FindLeaks(s.Movies))
+	if len(leaked) == 0 {
+		return idx, nil
+	}
+	drop := make(map[reel.MovieID]bool, len(leaked))
+	for _, id := range leaked {
+		drop[id] = true
+	}
+	kept := make([]int, 0, len(idx))
+	var excluded []reel.MovieID
+	for _, i := range idx {
+		if id := s.Movies[i].ID; drop[id] {
+			excluded = append(excluded, id)
+		} else {
+			kept = append(kept, i)
+		}
+	}
+	return kept, excluded
+}
+
 // Result is one evaluation, as eval_<split>.json and `eval --json` hold it.
 type Result struct {
 	Encoder       string         `json:"encoder"`
@@ -157,6 +180,10 @@ type Result struct {
 	PosterToIntro metrics.Scores `json:"poster_to_intro"`
 	IntroToPoster metrics.Scores `json:"intro_to_poster"`
 	Chance        metrics.Chance `json:"chance"`
+	// ExcludedLeaks are the test movies Options.ExcludeLeaks left out
+	// because their intro or poster also appears in the training split
+	// (dataset.FindLeaks); absent when nothing was left out.
+	ExcludedLeaks []reel.MovieID `json:"excluded_leaks,omitempty"`
 }
 
 // Options tune Evaluate.
@@ -164,6 +191,10 @@ type Options struct {
 	// CI adds bootstrap 95% intervals.
 	CI        bool
 	Bootstrap metrics.BootstrapOptions
+	// ExcludeLeaks leaves out of the test split every movie that shares an
+	// intro or a poster with a training movie (dataset.FindLeaks). Other
+	// splits hold the training pairs anyway and are not changed.
+	ExcludeLeaks bool
 }
 
 // Evaluation is a Result with the matrix it came from.
@@ -181,6 +212,10 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 	if err != nil {
 		return nil, err
 	}
+	var excluded []reel.MovieID
+	if o.ExcludeLeaks && split == SplitTest {
+		idx, excluded = s.withoutLeaks(idx)
+	}
 	if len(idx) == 0 {
 		return nil, fmt.Errorf("split %s of %s has no movies (check train.txt, then rerun `reelmatch prepare`)", split, s.Encoder)
 	}
@@ -197,7 +232,7 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 		rep = metrics.Evaluate(D)
 	}
 	return &Evaluation{
-		Result: Result{Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance},
+		Result: Result{Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance, ExcludedLeaks: excluded},
 		IDs:    ids,
 		D:      D,
 	}, nil

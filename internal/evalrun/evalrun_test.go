@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,5 +160,46 @@ func TestDistanceFileErrors(t *testing.T) {
 	}
 	if err := SaveDistance(filepath.Join(dir, "d.safetensors"), "e", "test", []reel.MovieID{"1", "2"}, [][]float32{{0, 1}}); err == nil {
 		t.Error("saved a matrix with fewer rows than ids")
+	}
+}
+
+// TestEvaluateExcludeLeaks gives a test movie the cleaned intro of a
+// training movie: --exclude-leaks drops it from the test split only and
+// names it in the result.
+func TestEvaluateExcludeLeaks(t *testing.T) {
+	work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
+	space, err := Load(work, reeltest.ColorEncoderName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range space.Movies {
+		space.Movies[i].CleanIntro = "intro of movie " + string(space.Movies[i].ID)
+	}
+	space.Movies[3].CleanIntro = space.Movies[0].CleanIntro // test movie 4 copies train movie 1
+	tests := []struct {
+		split    string
+		exclude  bool
+		n        int
+		excluded []reel.MovieID
+	}{
+		{SplitTest, false, 3, nil},
+		{SplitTest, true, 2, []reel.MovieID{"4"}},
+		{SplitAll, true, 6, nil},
+		{SplitTrain, true, 3, nil},
+	}
+	for _, tt := range tests {
+		ev, err := space.Evaluate(tt.split, Options{ExcludeLeaks: tt.exclude})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Result.N != tt.n || len(ev.IDs) != tt.n || len(ev.D) != tt.n {
+			t.Errorf("%s exclude=%v: n %d, %d ids, %d rows; want %d", tt.split, tt.exclude, ev.Result.N, len(ev.IDs), len(ev.D), tt.n)
+		}
+		if diff := cmp.Diff(tt.excluded, ev.Result.ExcludedLeaks); diff != "" {
+			t.Errorf("%s exclude=%v: excluded (-want +got):\n%s", tt.split, tt.exclude, diff)
+		}
+		if want := tt.split != SplitTrain && !(tt.split == SplitTest && tt.exclude); slices.Contains(ev.IDs, "4") != want {
+			t.Errorf("%s exclude=%v: ids %v", tt.split, tt.exclude, ev.IDs)
+		}
 	}
 }
