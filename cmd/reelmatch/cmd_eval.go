@@ -18,6 +18,7 @@ func init() { commands = append(commands, newEvalCommand) }
 type EvalOptions struct {
 	Work    string
 	Encoder string
+	Run     string
 	Split   string
 	CI      bool
 	// ExcludeLeaks leaves leaked test movies out (see prepare's leak check).
@@ -27,12 +28,12 @@ type EvalOptions struct {
 func newEvalCommand(g *globalOptions) *cobra.Command {
 	opts := EvalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval --work WORK [--encoder E] [--split test|all|train] [--ci]",
+		Use:   "eval --work WORK [--run NAME | --encoder E] [--split test|all|train] [--ci]",
 		Short: "Measure how well posters and intros find each other",
 		Long: `eval passes the cached features of every movie through the run's trained
 heads, builds D = 1 - cosine similarity (rows posters, columns intros; poster
 i matches intro i), scores retrieval in both directions and writes
-WORK/runs/<encoder>/eval_<split>.json and distance_<split>.safetensors (D
+WORK/runs/<run>/eval_<split>.json and distance_<split>.safetensors (D
 with the movie ids in its metadata).
 
 Splits: test (default) uses only the held-out movies (not in train.txt) as
@@ -56,13 +57,17 @@ same SHA-256 (prepare's leak check), says how many, and lists them in
 "excluded_leaks" in the JSON.
 
 With --json, stdout is
-{"encoder":...,"split":...,"n":...,"poster_to_intro":{"r1","r5","r10",
+{"run":...,"encoder":...,"split":...,"n":...,"poster_to_intro":{"r1","r5","r10",
 "median_rank","mean_rank","mrr","top1_acc","mean_rank_percentile"},
 "intro_to_poster":{...},"chance":{"r1","r5","r10"}}, plus "ci" objects
 of [low, high] pairs inside each direction with --ci.
 
-When --encoder is omitted and WORK holds exactly one trained run, that run is
-used. Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults.` + exitCodesHelp,
+Which run: --run NAME (a folder of WORK/runs; its config.json names the
+encoder), else --encoder E's main run (WORK/runs/E), else the only run in
+WORK, else the only main run among several (baselines such as E.linear
+beside E); otherwise eval stops (exit 2) and lists the runs.
+Environment: REELMATCH_WORK, REELMATCH_RUN and REELMATCH_ENCODER give
+defaults.` + exitCodesHelp,
 		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -71,7 +76,7 @@ used. Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults.` + exitCo
 		},
 	}
 	f := cmd.Flags()
-	addRunFlags(f, &opts.Work, &opts.Encoder, "evaluate")
+	addRunFlags(f, &opts.Work, &opts.Encoder, &opts.Run, "evaluate")
 	f.StringVar(&opts.Split, "split", evalrun.SplitTest, "movies to evaluate on: test, all (the seed's protocol) or train")
 	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals")
 	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies whose intro or poster also appears in the training split (prepare's leak check)")
@@ -82,12 +87,12 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 	if err := evalrun.CheckSplit(opts.Split); err != nil {
 		return usagef("--split: %v", err)
 	}
-	work, name, err := resolveRun("eval", opts.Work, opts.Encoder)
+	work, name, err := resolveRun("eval", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
 		return err
 	}
 	if g.Verbose > 0 {
-		g.logf("eval: work=%s encoder=%s split=%s ci=%v", work, name, opts.Split, opts.CI)
+		g.logf("eval: work=%s run=%s split=%s ci=%v", work, name, opts.Split, opts.CI)
 	}
 	space, err := evalrun.Load(work, name)
 	if err != nil {
@@ -118,7 +123,11 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 
 // printEvalTable writes the compact human table of one evaluation.
 func printEvalTable(w io.Writer, r *evalrun.Result) error {
-	fmt.Fprintf(w, "encoder %s, split %s, n=%d\n", r.Encoder, r.Split, r.N)
+	if r.Run != "" && r.Run != r.Encoder {
+		fmt.Fprintf(w, "run %s, encoder %s, split %s, n=%d\n", r.Run, r.Encoder, r.Split, r.N)
+	} else {
+		fmt.Fprintf(w, "encoder %s, split %s, n=%d\n", r.Encoder, r.Split, r.N)
+	}
 	if n := len(r.ExcludedLeaks); n > 0 {
 		ids := make([]string, n)
 		for i, id := range r.ExcludedLeaks {

@@ -53,7 +53,7 @@ func keys(m map[string]any) []string {
 
 var (
 	directionKeys = sorted([]string{"r1", "r5", "r10", "median_rank", "mean_rank", "mrr", "top1_acc", "mean_rank_percentile"})
-	evalKeys      = sorted([]string{"encoder", "split", "n", "poster_to_intro", "intro_to_poster", "chance"})
+	evalKeys      = sorted([]string{"run", "encoder", "split", "n", "poster_to_intro", "intro_to_poster", "chance"})
 )
 
 func sorted(s []string) []string {
@@ -68,7 +68,7 @@ func checkEvalDoc(t *testing.T, doc map[string]any, split string, n int, withCI 
 	if diff := cmp.Diff(evalKeys, keys(doc)); diff != "" {
 		t.Errorf("top-level keys (-want +got):\n%s", diff)
 	}
-	if doc["encoder"] != "builtin" || doc["split"] != split || doc["n"] != float64(n) {
+	if doc["run"] != "builtin" || doc["encoder"] != "builtin" || doc["split"] != split || doc["n"] != float64(n) {
 		t.Errorf("encoder/split/n = %v/%v/%v, want builtin/%s/%d", doc["encoder"], doc["split"], doc["n"], split, n)
 	}
 	for _, dir := range []string{"poster_to_intro", "intro_to_poster"} {

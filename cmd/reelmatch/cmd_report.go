@@ -51,6 +51,8 @@ const (
 // ReportOptions are the flags of `reelmatch report`.
 type ReportOptions struct {
 	Work        string
+	Encoder     string
+	Run         string
 	Out         string
 	Examples    int
 	Seed        int64
@@ -60,10 +62,10 @@ type ReportOptions struct {
 func newReportCommand(g *globalOptions) *cobra.Command {
 	opts := ReportOptions{}
 	cmd := &cobra.Command{
-		Use:   "report --work WORK [--out WORK/report.html] [--examples 3] [--seed 1] [--heatmap-size 24]",
-		Short: "Write a self-contained HTML report of every run in WORK",
+		Use:   "report --work WORK [--run NAME | --encoder E] [--out WORK/report.html] [--examples 3] [--seed 1] [--heatmap-size 24]",
+		Short: "Write a self-contained HTML report of a trained run",
 		Long: `report writes one HTML file that opens offline (thumbnails and charts are
-inlined, nothing is fetched) describing every trained run of WORK:
+inlined, nothing is fetched) describing one trained run of WORK:
 
   1. retrieval metrics of the test split (held out) and of split all (the
      seed's protocol, training pairs included, labelled so) next to the
@@ -82,9 +84,14 @@ heads give it, and scores that agree with the matrix. Otherwise the split is
 evaluated in memory and a note says so (nothing in WORK is rewritten; run
 ` + "`reelmatch eval`" + ` to save it). The file is written atomically.
 
-With --json, stdout is {"out":PATH,"bytes":N,"runs":[ENCODER,...]}.
+Which run: --run NAME, else --encoder E's main run, else the only run in
+WORK, else the only main run among several; otherwise report stops (exit 2)
+and lists the runs.
 
-Environment: REELMATCH_WORK gives the default for --work.` + exitCodesHelp,
+With --json, stdout is {"out":PATH,"bytes":N,"runs":[RUN]}.
+
+Environment: REELMATCH_WORK, REELMATCH_RUN and REELMATCH_ENCODER give
+defaults.` + exitCodesHelp,
 		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -93,7 +100,7 @@ Environment: REELMATCH_WORK gives the default for --work.` + exitCodesHelp,
 		},
 	}
 	f := cmd.Flags()
-	addWorkFlag(f, &opts.Work, "WORK folder holding the manifest, features and runs")
+	addRunFlags(f, &opts.Work, &opts.Encoder, &opts.Run, "report on")
 	f.StringVar(&opts.Out, "out", "", "report file (default: WORK/report.html)")
 	f.IntVar(&opts.Examples, "examples", 3, "posters and intros in the qualitative study, per run")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed of the random examples and heat-map sample")
@@ -127,13 +134,11 @@ func runReport(ctx context.Context, opts ReportOptions, g *globalOptions, _ []st
 	if err != nil {
 		return err
 	}
-	names, err := evalrun.Runs(work)
+	work, run, err := resolveRun("report", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
 		return err
 	}
-	if len(names) == 0 {
-		return fmt.Errorf("%w in %s: run `reelmatch train --work %s --encoder NAME` first", evalrun.ErrNoRun, work, work)
-	}
+	names := []string{run}
 	abs, err := filepath.Abs(opts.Work)
 	if err != nil {
 		abs = opts.Work
@@ -226,7 +231,7 @@ func (b *reportBuilder) run(name string) (report.Run, map[string]string, error) 
 		run.Heatmap, run.HeatmapNames = heatmapSample(space, testIDs, testD, b.opts.HeatmapSize, b.opts.Seed)
 	}
 	st := space.Heads.Settings
-	settings := map[string]string{"heads": st.Heads}
+	settings := map[string]string{"encoder": space.Encoder, "heads": st.Heads}
 	if !space.Heads.IsIdentity() {
 		cfg, _ := json.Marshal(st.Config)
 		settings["heads config"] = string(cfg)
@@ -252,7 +257,7 @@ func (b *reportBuilder) split(space *evalrun.Space, split string) (*report.Split
 	if len(idx) == 0 {
 		return nil, nil, nil, nil
 	}
-	name := space.Encoder
+	name := space.Run
 	ids, D, derr := evalrun.LoadDistance(b.work.Distance(name, split))
 	if derr != nil || !currentDistance(space, idx, ids, D) {
 		ev, err := space.Evaluate(split, evalrun.Options{})
@@ -264,9 +269,9 @@ func (b *reportBuilder) split(space *evalrun.Space, split string) (*report.Split
 	p2i, i2p := metrics.Queries(D, metrics.PosterToIntro), metrics.Queries(D, metrics.IntroToPoster)
 	res, rerr := evalrun.ReadResult(b.work, name, split)
 	if rerr != nil || res.N != len(ids) || !sameScores(res.PosterToIntro, metrics.Summarize(p2i)) || !sameScores(res.IntroToPoster, metrics.Summarize(i2p)) {
-		b.g.logf("report: %s has no current %s: evaluated split %s in memory (run `reelmatch eval --work %s --encoder %s --split %s` to save it)",
+		b.g.logf("report: %s has no current %s: evaluated split %s in memory (run `reelmatch eval --work %s --run %s --split %s` to save it)",
 			name, filepath.Base(b.work.Eval(name, split)), split, b.work, name, split)
-		res = &evalrun.Result{Encoder: name, Split: split, N: len(ids), PosterToIntro: metrics.Summarize(p2i), IntroToPoster: metrics.Summarize(i2p), Chance: metrics.ChanceFor(len(ids))}
+		res = &evalrun.Result{Run: name, Encoder: space.Encoder, Split: split, N: len(ids), PosterToIntro: metrics.Summarize(p2i), IntroToPoster: metrics.Summarize(i2p), Chance: metrics.ChanceFor(len(ids))}
 	}
 	s := &report.Split{
 		Name:   split,

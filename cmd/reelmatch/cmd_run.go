@@ -40,7 +40,8 @@ func newRunCommand(g *globalOptions) *cobra.Command {
 		Use:   "run --data DIR --work WORK --encoder E [train flags]",
 		Short: "Prepare, embed, train and evaluate in one command",
 		Long: `run does the whole pipeline: prepare (DIR -> WORK/manifest.json), embed
-(WORK/features/<encoder>.safetensors), train (WORK/runs/<encoder>/) and eval
+(WORK/features/<encoder>.safetensors), train (WORK/runs/<run>/, by default
+WORK/runs/<encoder>/; --run names another) and eval
 on the test split and on all movies (the seed's protocol, training pairs
 included, labelled so). Each stage is the same code as its own command and
 reuses what a previous run left: unchanged data is not re-embedded.
@@ -186,7 +187,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 
 	// eval
 	t0 = time.Now()
-	space, err := evalrun.Load(work, enc.Name())
+	space, err := evalrun.Load(work, tr.Run)
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
@@ -205,7 +206,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 			res.Eval.All = &r
 		}
 	}
-	say("eval: wrote %s and %s [%.1fs]", work.Eval(enc.Name(), evalrun.SplitTest), work.Eval(enc.Name(), evalrun.SplitAll), time.Since(t0).Seconds())
+	say("eval: wrote %s and %s [%.1fs]", work.Eval(tr.Run, evalrun.SplitTest), work.Eval(tr.Run, evalrun.SplitAll), time.Since(t0).Seconds())
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }

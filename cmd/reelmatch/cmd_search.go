@@ -23,6 +23,7 @@ func init() { commands = append(commands, newSearchCommand) }
 type SearchOptions struct {
 	Work    string
 	Encoder string
+	Run     string
 	Split   string
 	Poster  string
 	Intro   string
@@ -36,7 +37,7 @@ type SearchOptions struct {
 func newSearchCommand(g *globalOptions) *cobra.Command {
 	opts := SearchOptions{}
 	cmd := &cobra.Command{
-		Use:   `search --work WORK (--poster ID | --intro ID | --text "TEXT" | --image FILE) [-k 5]`,
+		Use:   `search --work WORK [--run NAME | --encoder E] (--poster ID | --intro ID | --text "TEXT" | --image FILE) [-k 5]`,
 		Short: "Find the nearest intros for a poster, or posters for an intro",
 		Long: `search ranks the other modality by cosine similarity in the run's shared
 space and prints the k nearest, nearest first, with id, name, distance
@@ -56,9 +57,10 @@ the gallery.
 With --json, stdout is {"query":{...},"results":[{"id","name","distance",
 "intro","poster"}]}.
 
-When --encoder is omitted and WORK holds exactly one trained run, that run is
-used. Environment: REELMATCH_WORK, REELMATCH_ENCODER, REELMATCH_MODELS and
-REELMATCH_BACKEND give defaults.` + exitCodesHelp,
+Which run: --run NAME, else --encoder E's main run, else the only run in
+WORK, else the only main run among several; otherwise search stops (exit 2)
+and lists the runs. Environment: REELMATCH_WORK, REELMATCH_RUN,
+REELMATCH_ENCODER, REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -67,7 +69,7 @@ REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 		},
 	}
 	f := cmd.Flags()
-	addRunFlags(f, &opts.Work, &opts.Encoder, "search")
+	addRunFlags(f, &opts.Work, &opts.Encoder, &opts.Run, "search")
 	f.StringVar(&opts.Split, "split", evalrun.SplitAll, "gallery: all (every movie), test or train")
 	f.StringVar(&opts.Poster, "poster", "", "query with this movie's poster")
 	f.StringVar(&opts.Intro, "intro", "", "query with this movie's intro")
@@ -86,6 +88,7 @@ type searchQueryJSON struct {
 	Name    string `json:"name,omitempty"`
 	Text    string `json:"text,omitempty"`
 	File    string `json:"file,omitempty"`
+	Run     string `json:"run"`
 	Encoder string `json:"encoder"`
 	Split   string `json:"split"`
 	Gallery int    `json:"gallery"`
@@ -135,7 +138,7 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 			return fmt.Errorf("query image %q is a folder: pass the path of an image file", opts.Image)
 		}
 	}
-	work, name, err := resolveRun("search", opts.Work, opts.Encoder)
+	work, name, err := resolveRun("search", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
 		return err
 	}
@@ -151,7 +154,7 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 	if g.Verbose > 0 {
 		g.logf("search: loaded %s (%d movies projected, gallery %d) in %s", name, len(space.Movies), gal.Posters.Len(), time.Since(loadStart).Round(time.Millisecond))
 	}
-	q := searchQueryJSON{Encoder: name, Split: opts.Split, Gallery: gal.Posters.Len(), K: min(opts.K, gal.Posters.Len())}
+	q := searchQueryJSON{Run: name, Encoder: space.Encoder, Split: opts.Split, Gallery: gal.Posters.Len(), K: min(opts.K, gal.Posters.Len())}
 	var hits []reel.Hit
 	start := time.Now()
 	switch {
@@ -232,7 +235,11 @@ func printSearch(w io.Writer, s searchJSON) error {
 	if q.Split != evalrun.SplitAll {
 		gallery = q.Split + " movies"
 	}
-	fmt.Fprintf(w, "nearest %ss to %s (encoder %s; gallery: %s, %d)\n", q.Returns, what, q.Encoder, gallery, q.Gallery)
+	source := "encoder " + q.Encoder
+	if q.Run != "" && q.Run != q.Encoder {
+		source = fmt.Sprintf("run %s, encoder %s", q.Run, q.Encoder)
+	}
+	fmt.Fprintf(w, "nearest %ss to %s (%s; gallery: %s, %d)\n", q.Returns, what, source, gallery, q.Gallery)
 	for i, r := range s.Results {
 		detail := r.Poster
 		if q.Returns == "intro" {

@@ -34,6 +34,7 @@ const shutdownGrace = 5 * time.Second
 // ServeOptions are the flags of `reelmatch serve`.
 type ServeOptions struct {
 	Work string
+	Run  string
 	Addr string
 	encoderOptions
 
@@ -45,7 +46,7 @@ type ServeOptions struct {
 func newServeCommand(g *globalOptions) *cobra.Command {
 	opts := ServeOptions{}
 	cmd := &cobra.Command{
-		Use:   "serve --work WORK [--encoder E] [--addr 127.0.0.1:8080]",
+		Use:   "serve --work WORK [--run NAME | --encoder E] [--addr 127.0.0.1:8080]",
 		Short: "Browse a trained run in the browser: neighbours, text and poster search",
 		Long: `serve starts a web server over one trained run of WORK and prints its URL.
 The page lists every movie of the manifest; clicking a poster shows its
@@ -63,12 +64,14 @@ another address only on a network you trust. Ctrl-C or SIGTERM stops it
 gracefully (in-flight requests get 5 s) with exit code 0. The HTTP API is
 described in docs/api.md.
 
-With --json, stdout is {"url","encoder","movies","search"} once the server
-listens (search is false when the encoder could not be opened).
+With --json, stdout is {"url","run","encoder","movies","search"} once the
+server listens (search is false when the encoder could not be opened).
 
-When --encoder is omitted and WORK holds exactly one trained run, that run is
-served. Environment: REELMATCH_WORK, REELMATCH_ENCODER, REELMATCH_MODELS,
-REELMATCH_BACKEND and REELMATCH_ADDR give defaults.` + exitCodesHelp,
+Which run: --run NAME, else --encoder E's main run, else the only run in
+WORK, else the only main run among several; otherwise serve stops (exit 2)
+and lists the runs. Environment: REELMATCH_WORK, REELMATCH_RUN,
+REELMATCH_ENCODER, REELMATCH_MODELS, REELMATCH_BACKEND and REELMATCH_ADDR
+give defaults.` + exitCodesHelp,
 		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -84,7 +87,8 @@ REELMATCH_BACKEND and REELMATCH_ADDR give defaults.` + exitCodesHelp,
 	// only run in WORK.
 	opts.Encoder = envOr("REELMATCH_ENCODER", "")
 	fl := f.Lookup("encoder")
-	fl.DefValue, fl.Usage = "", "which run to serve (default: the only one in WORK)"
+	fl.DefValue, fl.Usage = "", "encoder whose main run to serve (default: the only one in WORK)"
+	addRunNameFlag(f, &opts.Run, "run to serve, a folder of WORK/runs (default: the encoder's main run)")
 	return cmd
 }
 
@@ -95,8 +99,7 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 	if opts.Addr == "" {
 		return usagef("serve needs --addr HOST:PORT, e.g. %s", defaultServeAddr)
 	}
-	work := workdir.Dir(opts.Work)
-	name, err := evalrun.ResolveEncoder(work, opts.Encoder)
+	work, name, err := resolveRun("serve", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
 		return err
 	}
@@ -128,7 +131,7 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 		eng.setEncoder(enc, nil)
 	}
 	if g.Verbose > 0 {
-		g.logf("serve: work=%s encoder=%s addr=%s models=%q backend=%q movies=%d search=%v loaded in %s",
+		g.logf("serve: work=%s run=%s addr=%s models=%q backend=%q movies=%d search=%v loaded in %s",
 			work, name, opts.Addr, opts.Models, opts.Backend, len(space.Movies), enc != nil, time.Since(start).Round(time.Millisecond))
 	}
 	level := slog.LevelWarn
@@ -140,13 +143,14 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 		DecodeImage: imageprep.DecodeBytes,
 		Logger:      slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
 	})
-	return listenAndServe(ctx, srv, opts, g, serveJSON{Encoder: name, Movies: len(space.Movies), Search: enc != nil})
+	return listenAndServe(ctx, srv, opts, g, serveJSON{Run: name, Encoder: space.Encoder, Movies: len(space.Movies), Search: enc != nil})
 }
 
 // serveJSON is what serve prints on stdout under --json once it listens,
 // so a script that asked for port 0 learns the address.
 type serveJSON struct {
 	URL     string `json:"url"`
+	Run     string `json:"run"`
 	Encoder string `json:"encoder"`
 	Movies  int    `json:"movies"`
 	Search  bool   `json:"search"`
@@ -163,7 +167,7 @@ func listenAndServe(ctx context.Context, srv *server.Server, opts ServeOptions, 
 	hs := srv.HTTPServer(addr.String())
 	url := "http://" + addr.String() + "/"
 	// The URL is the command's whole point, so it shows even under --quiet.
-	fmt.Fprintf(g.stderr, "serving %s (%d movies) at %s (Ctrl-C to stop)\n", out.Encoder, out.Movies, url)
+	fmt.Fprintf(g.stderr, "serving %s (%d movies) at %s (Ctrl-C to stop)\n", out.Run, out.Movies, url)
 	if g.JSON {
 		out.URL = url
 		if err := g.printJSON(out); err != nil {
@@ -305,6 +309,7 @@ func newRunEngine(work workdir.Dir, space *evalrun.Space) (*runEngine, error) {
 		}
 	}
 	e.info = map[string]any{
+		"run":     space.Run,
 		"encoder": space.Encoder,
 		"heads":   space.Heads.Settings.Heads,
 		"movies":  len(space.Movies),
@@ -312,7 +317,7 @@ func newRunEngine(work workdir.Dir, space *evalrun.Space) (*runEngine, error) {
 		"test":    len(space.Movies) - train,
 		"gallery": evalrun.SplitAll,
 	}
-	if r, err := evalrun.ReadResult(work, space.Encoder, evalrun.SplitTest); err == nil {
+	if r, err := evalrun.ReadResult(work, space.Run, evalrun.SplitTest); err == nil {
 		e.info["metrics"] = headline(r)
 		e.info["test_metrics"] = r
 	}

@@ -411,7 +411,7 @@ func TestServeShutdown(t *testing.T) {
 	if err := json.Unmarshal([]byte(srv.Stdout.String()), &out); err != nil {
 		t.Fatalf("stdout %q is not one JSON document: %v", srv.Stdout, err)
 	}
-	if diff := cmp.Diff(serveJSON{URL: srv.URL, Encoder: "builtin", Movies: synthTestMovies, Search: true}, out); diff != "" {
+	if diff := cmp.Diff(serveJSON{URL: srv.URL, Run: "builtin", Encoder: "builtin", Movies: synthTestMovies, Search: true}, out); diff != "" {
 		t.Errorf("--json output (-want +got):\n%s", diff)
 	}
 	if status, _ := reeltest.GetJSON(t, srv.URL+"healthz"); status != 200 {

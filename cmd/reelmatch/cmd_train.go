@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,9 @@ func init() { commands = append(commands, newTrainCommand) }
 type TrainOptions struct {
 	Work    string
 	Encoder string
+	// Run names the run folder (WORK/runs/<Run>); empty means the
+	// encoder's main run.
+	Run string
 	// Heads is heads.KindMLP or heads.KindIdentity ("none").
 	Heads        string
 	Config       heads.Config
@@ -45,6 +49,7 @@ const defaultValFraction = 0.1
 func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	d := heads.DefaultConfig()
 	o.Config = d
+	addRunNameFlag(f, &o.Run, "name of the run to write, a folder of WORK/runs (default: the encoder's name, its main run; e.g. builtin.linear)")
 	f.StringVar(&o.Heads, "heads", heads.KindMLP, "mlp (train projection heads) or none (only L2-normalise; encoders with a shared space)")
 	f.IntVar(&o.Config.Epochs, "epochs", d.Epochs, "maximum epochs")
 	f.IntVar(&o.Config.BatchSize, "batch", d.BatchSize, "pairs per step (the last partial batch of an epoch is dropped)")
@@ -70,7 +75,7 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 func newTrainCommand(g *globalOptions) *cobra.Command {
 	opts := TrainOptions{}
 	cmd := &cobra.Command{
-		Use: "train --work WORK --encoder E [--epochs N] [--batch 32] [--lr 1e-3] [--lr-step S] [--lr-gamma G] " +
+		Use: "train --work WORK --encoder E [--run NAME] [--epochs N] [--batch 32] [--lr 1e-3] [--lr-step S] [--lr-gamma G] " +
 			"[--hidden 256,256,256] [--embed-dim D] [--dropout p] [--input-dropout p] [--weight-decay w] " +
 			"[--temperature 0.07] [--learn-temperature] [--seed 1] [--val-fraction f] [--patience n] " +
 			"[--average-epochs n] [--precise-bn] " +
@@ -87,10 +92,13 @@ percentile and R@10 in both directions); with --average-epochs 0 the best
 epoch's weights are kept instead, and --patience stops early. The test
 split is never used.
 
-It writes WORK/runs/<encoder>/heads.safetensors (PyTorch tensor names),
-config.json (settings, seed, encoder and feature fingerprint, epochs),
-history.json and loss.png. The same --seed and data give a byte-identical
-checkpoint.
+It writes WORK/runs/<run>/heads.safetensors (PyTorch tensor names),
+config.json (run name, head kind, settings, seed, encoder and feature
+fingerprint, epochs), history.json and loss.png. The run is --run NAME,
+by default the encoder's name (its main run, which eval, search, serve and
+report pick by default); name other runs of one encoder <encoder>.<what>,
+e.g. builtin.linear or builtin.shuffled, so they sit beside the main run.
+The same --seed and data give a byte-identical checkpoint.
 
 --heads none trains nothing and records heads that only L2-normalise, for
 encoders whose two towers already share a space (clip-vit-b32).
@@ -98,13 +106,13 @@ encoders whose two towers already share a space (clip-vit-b32).
 must fall to chance.
 
 Per-epoch lines go to stderr; stdout gets the summary, or with --json one
-object {"encoder","heads","run_dir","epochs_run","best_epoch",
+object {"run","encoder","heads","run_dir","epochs_run","best_epoch",
 "average_from" (with --average-epochs),
 "stopped_early","train_pairs","val_pairs","validation","config","history",
 "seconds"}.
 
-Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults for --work
-and --encoder.` + exitCodesHelp,
+Environment: REELMATCH_WORK, REELMATCH_ENCODER and REELMATCH_RUN give
+defaults for --work, --encoder and --run.` + exitCodesHelp,
 		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -121,6 +129,7 @@ and --encoder.` + exitCodesHelp,
 
 // TrainResult is what `train --json` prints.
 type TrainResult struct {
+	Run          string             `json:"run"`
 	Encoder      string             `json:"encoder"`
 	Heads        string             `json:"heads"`
 	RunDir       string             `json:"run_dir"`
@@ -146,11 +155,11 @@ func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []stri
 		return g.printJSON(res)
 	}
 	if res.Heads == heads.KindIdentity {
-		_, err = fmt.Fprintf(g.stdout, "%s: identity heads (L2-normalise only) recorded in %s\n", res.Encoder, res.RunDir)
+		_, err = fmt.Fprintf(g.stdout, "%s: identity heads (L2-normalise only) recorded in %s\n", res.Run, res.RunDir)
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: trained %d epochs on %d pairs in %.1fs, ", res.Encoder, res.EpochsRun, res.TrainPairs, res.Seconds)
+	fmt.Fprintf(&b, "%s: trained %d epochs on %d pairs in %.1fs, ", res.Run, res.EpochsRun, res.TrainPairs, res.Seconds)
 	if res.AverageFrom > 0 {
 		fmt.Fprintf(&b, "kept the mean weights of epochs %d-%d", res.AverageFrom, res.BestEpoch)
 	} else {
@@ -175,6 +184,11 @@ func checkTrainOptions(o TrainOptions) error {
 	}
 	if o.Encoder == "" {
 		return usagef("--encoder is required")
+	}
+	if o.Run != "" {
+		if err := workdir.CheckRunName(o.Run); err != nil {
+			return usagef("--run: %v", err)
+		}
 	}
 	if o.ValFraction < 0 || o.ValFraction >= 1 {
 		return usagef("--val-fraction must be in [0,1), got %g", o.ValFraction)
@@ -213,9 +227,10 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	if err != nil {
 		return nil, err
 	}
-	runDir := work.Run(opts.Encoder)
-	res := &TrainResult{Encoder: opts.Encoder, Heads: opts.Heads, RunDir: runDir}
-	settings := heads.Settings{Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput}
+	runName := cmp.Or(opts.Run, workdir.MainRun(opts.Encoder))
+	runDir := work.Run(runName)
+	res := &TrainResult{Run: runName, Encoder: opts.Encoder, Heads: opts.Heads, RunDir: runDir}
+	settings := heads.Settings{Run: runName, Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput}
 
 	if opts.Heads == heads.KindIdentity {
 		if err := checkSharedSpace(opts.Encoder, img, txt); err != nil {
@@ -252,8 +267,8 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	}
 	if g.Verbose > 0 {
 		cfgJSON, _ := json.Marshal(opts.Config)
-		g.logf("train: work=%s encoder=%s fingerprint=%s train=%d val=%d shuffle-pairs=%v config=%s",
-			work, opts.Encoder, feats.Fingerprint, len(trainIdx), len(valIdx), opts.ShufflePairs, cfgJSON)
+		g.logf("train: work=%s run=%s encoder=%s fingerprint=%s train=%d val=%d shuffle-pairs=%v config=%s",
+			work, runName, opts.Encoder, feats.Fingerprint, len(trainIdx), len(valIdx), opts.ShufflePairs, cfgJSON)
 	}
 
 	var bar progress.Bar
@@ -294,10 +309,10 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	if err := m.Save(runDir); err != nil {
 		return nil, err
 	}
-	if err := writeHistory(work.History(opts.Encoder), hist); err != nil {
+	if err := writeHistory(work.History(runName), hist); err != nil {
 		return nil, err
 	}
-	if err := hist.WriteLossPlot(work.LossPlot(opts.Encoder)); err != nil {
+	if err := hist.WriteLossPlot(work.LossPlot(runName)); err != nil {
 		return nil, err
 	}
 	res.EpochsRun, res.BestEpoch, res.StoppedEarly = len(hist.Epochs), hist.BestEpoch, hist.StoppedEarly

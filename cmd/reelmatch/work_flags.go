@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/pflag"
 
 	"github.com/reelmatch/reelmatch/internal/evalrun"
@@ -35,22 +37,40 @@ func workDir(verb, work string) (workdir.Dir, error) {
 	return workdir.Dir(work), nil
 }
 
-// addRunFlags registers --work and --encoder for the commands that read a
-// trained run. --encoder defaults to REELMATCH_ENCODER, else to the only run
-// in WORK (see resolveRun); what says what the run is for ("evaluate").
-func addRunFlags(f *pflag.FlagSet, work, enc *string, what string) {
+// addRunFlags registers --work, --encoder and --run for the commands that
+// read a trained run. --run defaults to REELMATCH_RUN, --encoder to
+// REELMATCH_ENCODER; with neither, the run is the only one in WORK or the
+// only main run (see resolveRun). what says what the run is for
+// ("evaluate").
+func addRunFlags(f *pflag.FlagSet, work, enc, run *string, what string) {
 	addWorkFlag(f, work, "WORK folder holding the manifest, features and runs")
-	f.StringVar(enc, "encoder", envOr("REELMATCH_ENCODER", ""), "which run to "+what+" (default: the only one in WORK)")
+	f.StringVar(enc, "encoder", envOr("REELMATCH_ENCODER", ""), "encoder whose main run to "+what+" (default: the only one in WORK)")
+	addRunNameFlag(f, run, "run to "+what+", a folder of WORK/runs (default: the encoder's main run)")
 }
 
-// resolveRun returns the WORK folder and the encoder name of the run that
-// --work and --encoder (see addRunFlags) select for verb.
-func resolveRun(verb, work, enc string) (workdir.Dir, string, error) {
+// addRunNameFlag registers --run, defaulting to REELMATCH_RUN.
+func addRunNameFlag(f *pflag.FlagSet, run *string, usage string) {
+	f.StringVar(run, "run", envOr("REELMATCH_RUN", ""), usage)
+}
+
+// resolveRun returns the WORK folder and the name of the run that --work,
+// --encoder and --run (see addRunFlags) select for verb. A malformed run
+// name, a run of another encoder than --encoder, and several runs none of
+// which is clearly meant are usage errors (exit 2) that list the runs.
+func resolveRun(verb, work, enc, run string) (workdir.Dir, string, error) {
 	dir, err := workDir(verb, work)
 	if err != nil {
 		return "", "", err
 	}
-	name, err := evalrun.ResolveEncoder(dir, enc)
+	if run != "" {
+		if err := workdir.CheckRunName(run); err != nil {
+			return "", "", usagef("--run: %v", err)
+		}
+	}
+	name, err := evalrun.ResolveRun(dir, run, enc)
+	if errors.Is(err, evalrun.ErrAmbiguousRun) {
+		return "", "", usagef("%s: %v", verb, err)
+	}
 	if err != nil {
 		return "", "", err
 	}

@@ -39,29 +39,30 @@ func TestEmptyFolderFlagIsUsageError(t *testing.T) {
 }
 
 // TestRunFlagsFromEnvironment checks that the run-reading commands take
-// --work and --encoder from REELMATCH_WORK and REELMATCH_ENCODER, and that
-// a flag beats the variable.
+// --work, --encoder and --run from REELMATCH_WORK, REELMATCH_ENCODER and
+// REELMATCH_RUN, and that a flag beats the variable.
 func TestRunFlagsFromEnvironment(t *testing.T) {
 	t.Setenv("REELMATCH_WORK", "envwork")
 	t.Setenv("REELMATCH_ENCODER", "envenc")
+	t.Setenv("REELMATCH_RUN", "envrun")
 	cases := []struct {
-		name              string
-		args              []string
-		wantWork, wantEnc string
+		name                       string
+		args                       []string
+		wantWork, wantEnc, wantRun string
 	}{
-		{"environment", nil, "envwork", "envenc"},
-		{"flags", []string{"--work", "w", "--encoder", "e"}, "w", "e"},
+		{"environment", nil, "envwork", "envenc", "envrun"},
+		{"flags", []string{"--work", "w", "--encoder", "e", "--run", "r"}, "w", "e", "r"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var work, enc string
+			var work, enc, run string
 			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-			addRunFlags(fs, &work, &enc, "test")
+			addRunFlags(fs, &work, &enc, &run, "test")
 			if err := fs.Parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff([2]string{tc.wantWork, tc.wantEnc}, [2]string{work, enc}); diff != "" {
-				t.Errorf("work, encoder (-want +got):\n%s", diff)
+			if diff := cmp.Diff([3]string{tc.wantWork, tc.wantEnc, tc.wantRun}, [3]string{work, enc, run}); diff != "" {
+				t.Errorf("work, encoder, run (-want +got):\n%s", diff)
 			}
 		})
 	}

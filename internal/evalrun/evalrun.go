@@ -1,6 +1,7 @@
 package evalrun
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
 	"github.com/reelmatch/reelmatch/internal/dataset"
@@ -43,8 +45,30 @@ func CheckSplit(split string) error {
 	return nil
 }
 
-// Runs lists the encoders that have a trained run in work, sorted.
-func Runs(work workdir.Dir) ([]string, error) {
+// ErrAmbiguousRun is wrapped when no run was named and WORK holds several
+// that could be meant.
+var ErrAmbiguousRun = errors.New("several runs")
+
+// RunInfo describes one run folder of WORK, from its config.json.
+type RunInfo struct {
+	// Name is the run's folder name under WORK/runs.
+	Name string `json:"name"`
+	// Encoder is the encoder whose features the run was trained on.
+	Encoder string `json:"encoder"`
+	// Heads is the head kind (heads.KindMLP, ...).
+	Heads string `json:"heads"`
+}
+
+// Main reports whether r is its encoder's main run (workdir.MainRun).
+func (r RunInfo) Main() bool { return r.Name == workdir.MainRun(r.Encoder) }
+
+// String is "NAME (ENCODER, HEADS)", as run lists print it.
+func (r RunInfo) String() string { return fmt.Sprintf("%s (%s, heads %s)", r.Name, r.Encoder, r.Heads) }
+
+// ListRuns describes every run in work (folders holding a config.json),
+// sorted by name. A run saved before runs were named has no encoder in its
+// config.json; its folder name is the encoder.
+func ListRuns(work workdir.Dir) ([]RunInfo, error) {
 	entries, err := os.ReadDir(work.Runs())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -52,41 +76,117 @@ func Runs(work workdir.Dir) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	var names []string
+	var runs []RunInfo
 	for _, e := range entries {
 		if !e.IsDir() {
 			continue
 		}
-		if _, err := os.Stat(work.RunConfig(e.Name())); err == nil {
-			names = append(names, e.Name())
+		if _, err := os.Stat(work.RunConfig(e.Name())); err != nil {
+			continue
 		}
+		s, err := heads.ReadSettings(work.Run(e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", e.Name(), err)
+		}
+		runs = append(runs, RunInfo{Name: e.Name(), Encoder: cmp.Or(s.Encoder, e.Name()), Heads: s.Heads})
 	}
-	sort.Strings(names)
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Name < runs[j].Name })
+	return runs, nil
+}
+
+// Runs lists the names of the runs in work, sorted.
+func Runs(work workdir.Dir) ([]string, error) {
+	runs, err := ListRuns(work)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(runs))
+	for i, r := range runs {
+		names[i] = r.Name
+	}
 	return names, nil
 }
 
-// ResolveEncoder returns requested when set; otherwise the only trained run
-// in work. No run, or several, is an error that says what to do.
-func ResolveEncoder(work workdir.Dir, requested string) (string, error) {
-	if requested != "" {
-		return requested, nil
-	}
-	names, err := Runs(work)
+// ResolveRun returns the name of the run that run and encoder select in
+// work:
+//
+//   - run set: that run; it must exist, and when encoder is set too it
+//     must be of that encoder;
+//   - encoder set: the encoder's main run (workdir.MainRun);
+//   - neither: the only run in work, else the only main run among several
+//     (baselines and controls of one encoder beside its main run); anything
+//     else wraps ErrAmbiguousRun and lists the runs.
+//
+// No run at all wraps ErrNoRun. Every error says what to do.
+func ResolveRun(work workdir.Dir, run, encoder string) (string, error) {
+	runs, err := ListRuns(work)
 	if err != nil {
 		return "", err
 	}
-	switch len(names) {
+	find := func(name string) (RunInfo, bool) {
+		for _, r := range runs {
+			if r.Name == name {
+				return r, true
+			}
+		}
+		return RunInfo{}, false
+	}
+	switch {
+	case run != "":
+		r, ok := find(run)
+		if !ok {
+			return "", fmt.Errorf("%w named %s in %s (runs there: %s): train it with `reelmatch train --work %s --run %s`",
+				ErrNoRun, run, work, listRuns(runs), work, run)
+		}
+		if encoder != "" && encoder != r.Encoder {
+			return "", fmt.Errorf("%w: run %s was trained on encoder %s, not %s (drop --encoder or REELMATCH_ENCODER, or pick another run)",
+				ErrAmbiguousRun, run, r.Encoder, encoder)
+		}
+		return run, nil
+	case encoder != "":
+		name := workdir.MainRun(encoder)
+		if _, ok := find(name); !ok {
+			return "", fmt.Errorf("%w for encoder %s in %s (runs there: %s): run `reelmatch train --work %s --encoder %s` first, or choose a run with --run",
+				ErrNoRun, encoder, work, listRuns(runs), work, encoder)
+		}
+		return name, nil
+	}
+	switch len(runs) {
 	case 0:
 		return "", fmt.Errorf("%w in %s: run `reelmatch train --work %s --encoder NAME` first", ErrNoRun, work, work)
 	case 1:
-		return names[0], nil
+		return runs[0].Name, nil
 	}
-	return "", fmt.Errorf("%s holds runs for several encoders %v: choose one with --encoder", work, names)
+	var main []string
+	for _, r := range runs {
+		if r.Main() {
+			main = append(main, r.Name)
+		}
+	}
+	if len(main) == 1 {
+		return main[0], nil
+	}
+	return "", fmt.Errorf("%w in %s: %s; choose one with --run NAME", ErrAmbiguousRun, work, listRuns(runs))
+}
+
+// listRuns names runs for a message.
+func listRuns(runs []RunInfo) string {
+	if len(runs) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(runs))
+	for i, r := range runs {
+		parts[i] = r.String()
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Space is every movie of a manifest projected by one run's heads: Image[i]
 // and Text[i] are the L2-normalised vectors of Movies[i] (manifest order).
 type Space struct {
+	// Run is the run's name (its folder under WORK/runs), Encoder the
+	// encoder its heads were trained on.
+	Run      string
 	Encoder  string
 	Manifest *dataset.Manifest
 	Features *embcache.Features
@@ -96,32 +196,47 @@ type Space struct {
 	Text     [][]float32 // [n][embedDim], unit rows
 }
 
-// Load reads the manifest, the feature cache and the heads of encoder's
-// run in work and projects every movie. Stale or missing pieces are errors
-// that name the command to rerun.
-func Load(work workdir.Dir, encoder string) (*Space, error) {
+// Load reads the manifest, the feature cache and the heads of the named
+// run in work and projects every movie. The run's config.json says which
+// encoder's features it takes. Stale or missing pieces are errors that name
+// the command to rerun.
+func Load(work workdir.Dir, run string) (*Space, error) {
 	man, err := dataset.Load(work.Manifest())
 	if err != nil {
 		return nil, err
 	}
+	settings, err := heads.ReadSettings(work.Run(run))
+	if err != nil {
+		if errors.Is(err, heads.ErrNoCheckpoint) {
+			return nil, fmt.Errorf("%w named %s in %s: run `reelmatch train --work %s --run %s` first", ErrNoRun, run, work, work, run)
+		}
+		return nil, err
+	}
+	encoder := cmp.Or(settings.Encoder, run)
 	feats, err := embcache.Load(work.Features(encoder))
 	if err != nil {
 		return nil, err
 	}
-	model, err := heads.Load(work.Run(encoder))
+	model, err := heads.Load(work.Run(run))
 	if err != nil {
 		if errors.Is(err, heads.ErrNoCheckpoint) {
-			return nil, fmt.Errorf("%w for encoder %s in %s: run `reelmatch train --work %s --encoder %s` first", ErrNoRun, encoder, work, work, encoder)
+			return nil, fmt.Errorf("%w named %s in %s: run `reelmatch train --work %s --run %s` first", ErrNoRun, run, work, work, run)
 		}
 		return nil, err
 	}
 	if fp := model.Settings.Fingerprint; fp != "" && feats.Fingerprint != "" && fp != feats.Fingerprint {
-		return nil, fmt.Errorf("heads in %s were trained on other %s features than the cache now holds: rerun `reelmatch train --work %s --encoder %s`", work.Run(encoder), encoder, work, encoder)
+		return nil, fmt.Errorf("heads in %s were trained on other %s features than the cache now holds: rerun `reelmatch train --work %s --encoder %s --run %s`", work.Run(run), encoder, work, encoder, run)
 	}
-	return Project(encoder, man, feats, model)
+	space, err := Project(encoder, man, feats, model)
+	if err != nil {
+		return nil, err
+	}
+	space.Run = run
+	return space, nil
 }
 
-// Project builds a Space from loaded pieces.
+// Project builds a Space from loaded pieces; its Run is the encoder's main
+// run until the caller names another.
 func Project(encoder string, man *dataset.Manifest, feats *embcache.Features, model *heads.Model) (*Space, error) {
 	movies := man.Movies
 	img, txt, err := feats.Rows(dataset.IDs(movies))
@@ -132,7 +247,7 @@ func Project(encoder string, man *dataset.Manifest, feats *embcache.Features, mo
 	if err != nil {
 		return nil, fmt.Errorf("project %s features through the heads: %w (rerun `reelmatch train --encoder %s`)", encoder, err, encoder)
 	}
-	return &Space{Encoder: encoder, Manifest: man, Features: feats, Heads: model, Movies: movies, Image: pi, Text: pt}, nil
+	return &Space{Run: workdir.MainRun(encoder), Encoder: encoder, Manifest: man, Features: feats, Heads: model, Movies: movies, Image: pi, Text: pt}, nil
 }
 
 // Subset returns the indices into s.Movies of one split, in manifest order.
@@ -174,6 +289,9 @@ func (s *Space) withoutLeaks(idx []int) ([]int, []reel.MovieID) {
 
 // Result is one evaluation, as eval_<split>.json and `eval --json` hold it.
 type Result struct {
+	// Run names the run (its folder under WORK/runs); Encoder is the
+	// encoder its heads take.
+	Run           string         `json:"run"`
 	Encoder       string         `json:"encoder"`
 	Split         string         `json:"split"`
 	N             int            `json:"n"`
@@ -217,7 +335,7 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 		idx, excluded = s.withoutLeaks(idx)
 	}
 	if len(idx) == 0 {
-		return nil, fmt.Errorf("split %s of %s has no movies (check train.txt, then rerun `reelmatch prepare`)", split, s.Encoder)
+		return nil, fmt.Errorf("split %s of run %s has no movies (check train.txt, then rerun `reelmatch prepare`)", split, s.Run)
 	}
 	img, txt := make([][]float32, len(idx)), make([][]float32, len(idx))
 	ids := make([]reel.MovieID, len(idx))
@@ -232,7 +350,7 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 		rep = metrics.Evaluate(D)
 	}
 	return &Evaluation{
-		Result: Result{Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance, ExcludedLeaks: excluded},
+		Result: Result{Run: s.Run, Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance, ExcludedLeaks: excluded},
 		IDs:    ids,
 		D:      D,
 	}, nil
@@ -246,10 +364,11 @@ func (e *Evaluation) Save(work workdir.Dir) error {
 	if err != nil {
 		return fmt.Errorf("encode eval result: %w", err)
 	}
-	if err := atomicfile.WriteFile(work.Eval(r.Encoder, r.Split), append(b, '\n'), 0o644); err != nil {
+	run := cmp.Or(r.Run, workdir.MainRun(r.Encoder))
+	if err := atomicfile.WriteFile(work.Eval(run, r.Split), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save eval result: %w", err)
 	}
-	if err := SaveDistance(work.Distance(r.Encoder, r.Split), r.Encoder, r.Split, e.IDs, e.D); err != nil {
+	if err := SaveDistance(work.Distance(run, r.Split), r.Encoder, r.Split, e.IDs, e.D); err != nil {
 		return err
 	}
 	return nil
@@ -318,12 +437,12 @@ func LoadDistance(path string) (ids []reel.MovieID, D [][]float32, err error) {
 	return ids, D, nil
 }
 
-// ReadResult reads eval_<split>.json of encoder's run.
-func ReadResult(work workdir.Dir, encoder, split string) (*Result, error) {
-	path := work.Eval(encoder, split)
+// ReadResult reads eval_<split>.json of the named run.
+func ReadResult(work workdir.Dir, run, split string) (*Result, error) {
+	path := work.Eval(run, split)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s not found: run `reelmatch eval --work %s --encoder %s --split %s` first", path, work, encoder, split)
+		return nil, fmt.Errorf("%s not found: run `reelmatch eval --work %s --run %s --split %s` first", path, work, run, split)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read eval result: %w", err)

@@ -41,7 +41,7 @@ func TestEvaluateSaveAndReload(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := len(tt.ids)
-			want := Result{Encoder: name, Split: tt.split, N: n, PosterToIntro: perfect, IntroToPoster: perfect, Chance: metrics.ChanceFor(n)}
+			want := Result{Run: name, Encoder: name, Split: tt.split, N: n, PosterToIntro: perfect, IntroToPoster: perfect, Chance: metrics.ChanceFor(n)}
 			if diff := cmp.Diff(want, ev.Result); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
@@ -79,31 +79,120 @@ func TestEvaluateSaveAndReload(t *testing.T) {
 	}
 }
 
-func TestResolveEncoder(t *testing.T) {
+func TestResolveRun(t *testing.T) {
 	work := workdir.Dir(t.TempDir())
-	if _, err := ResolveEncoder(work, ""); !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "reelmatch train") {
+	if _, err := ResolveRun(work, "", ""); !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "reelmatch train") {
 		t.Errorf("no runs: err %v, want ErrNoRun naming train", err)
 	}
-	if got, err := ResolveEncoder(work, "clip-vit-b32"); err != nil || got != "clip-vit-b32" {
-		t.Errorf("explicit: %q, %v", got, err)
-	}
-	save := func(name string) {
-		if err := heads.Identity().Save(work.Run(name)); err != nil {
+	save := func(run, encoder string) {
+		t.Helper()
+		m := heads.Identity()
+		m.Settings.Run, m.Settings.Encoder = run, encoder
+		if err := m.Save(work.Run(run)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	save("builtin")
 	// A folder without config.json is not a run.
 	if err := os.MkdirAll(work.Run("half"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ResolveEncoder(work, ""); err != nil || got != "builtin" {
-		t.Errorf("one run: %q, %v", got, err)
+	type want struct {
+		run  string
+		err  error
+		frag []string
 	}
-	save("clip-vit-b32")
-	_, err := ResolveEncoder(work, "")
-	if err == nil || !strings.Contains(err.Error(), "builtin") || !strings.Contains(err.Error(), "clip-vit-b32") || !strings.Contains(err.Error(), "--encoder") {
-		t.Errorf("two runs: err %v, want one listing both and naming --encoder", err)
+	check := func(name, run, enc string, w want) {
+		t.Helper()
+		got, err := ResolveRun(work, run, enc)
+		if w.err != nil {
+			if !errors.Is(err, w.err) {
+				t.Errorf("%s: err %v, want %v", name, err, w.err)
+				return
+			}
+			for _, f := range w.frag {
+				if !strings.Contains(err.Error(), f) {
+					t.Errorf("%s: err %q does not contain %q", name, err, f)
+				}
+			}
+			return
+		}
+		if err != nil || got != w.run {
+			t.Errorf("%s: got %q, %v; want %q", name, got, err, w.run)
+		}
+	}
+	// A run saved before runs were named: no encoder in config.json.
+	save("builtin", "")
+	check("one legacy run", "", "", want{run: "builtin"})
+	check("encoder's main run", "", "builtin", want{run: "builtin"})
+	check("unknown encoder", "", "clip-vit-b32", want{err: ErrNoRun, frag: []string{"clip-vit-b32", "builtin (builtin, heads none)", "--run"}})
+	save("builtin.linear", "builtin")
+	save("builtin.cca", "builtin")
+	check("main run among its baselines", "", "", want{run: "builtin"})
+	check("named run", "builtin.cca", "", want{run: "builtin.cca"})
+	check("named run and its encoder", "builtin.cca", "builtin", want{run: "builtin.cca"})
+	check("named run of another encoder", "builtin.cca", "clip-vit-b32", want{err: ErrAmbiguousRun, frag: []string{"builtin.cca", "encoder builtin, not clip-vit-b32"}})
+	check("unknown run", "builtin.mlp", "", want{err: ErrNoRun, frag: []string{"builtin.mlp", "builtin.cca (builtin, heads none)", "--run builtin.mlp"}})
+	save("clip-vit-b32", "clip-vit-b32")
+	check("two main runs", "", "", want{err: ErrAmbiguousRun, frag: []string{"builtin (builtin", "builtin.linear (builtin", "clip-vit-b32 (clip-vit-b32", "--run NAME"}})
+	check("encoder picks among main runs", "", "clip-vit-b32", want{run: "clip-vit-b32"})
+
+	runs, err := ListRuns(work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRuns := []RunInfo{
+		{Name: "builtin", Encoder: "builtin", Heads: "none"},
+		{Name: "builtin.cca", Encoder: "builtin", Heads: "none"},
+		{Name: "builtin.linear", Encoder: "builtin", Heads: "none"},
+		{Name: "clip-vit-b32", Encoder: "clip-vit-b32", Heads: "none"},
+	}
+	if diff := cmp.Diff(wantRuns, runs); diff != "" {
+		t.Errorf("ListRuns (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoadNamedRun loads a run whose name is not its encoder's: its
+// config.json names the features to read, and the results carry both names
+// and land in the run's own folder.
+func TestLoadNamedRun(t *testing.T) {
+	work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
+	enc := reeltest.ColorEncoderName
+	main, err := heads.ReadSettings(work.Run(enc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := heads.Identity()
+	m.Settings = main
+	m.Settings.Run = workdir.RunName(enc, "copy")
+	if err := m.Save(work.Run(m.Settings.Run)); err != nil {
+		t.Fatal(err)
+	}
+	space, err := Load(work, m.Settings.Run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if space.Run != m.Settings.Run || space.Encoder != enc {
+		t.Errorf("space run %q encoder %q, want %q and %q", space.Run, space.Encoder, m.Settings.Run, enc)
+	}
+	ev, err := space.Evaluate(SplitTest, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.Save(work); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadResult(work, m.Settings.Run, SplitTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Run != m.Settings.Run || got.Encoder != enc {
+		t.Errorf("saved result run %q encoder %q", got.Run, got.Encoder)
+	}
+	if _, err := os.Stat(work.Eval(enc, SplitTest)); err == nil {
+		t.Errorf("the named run's eval was written into the main run's folder")
+	}
+	if _, err := Load(work, "nope"); !errors.Is(err, ErrNoRun) || !strings.Contains(err.Error(), "--run nope") {
+		t.Errorf("missing run: err %v, want ErrNoRun naming --run", err)
 	}
 }
 
@@ -118,6 +207,12 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load(work, name); err == nil || !strings.Contains(err.Error(), "reelmatch train") {
 		t.Errorf("stale heads: err %v, want one saying to rerun train", err)
+	}
+	// A run of an encoder whose features are not in WORK.
+	other := heads.Identity()
+	other.Settings.Encoder = "builtin"
+	if err := other.Save(work.Run("builtin")); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := Load(work, "builtin"); err == nil || !strings.Contains(err.Error(), "reelmatch embed") {
 		t.Errorf("missing features: err %v, want one saying to run embed", err)

@@ -39,11 +39,15 @@ var ErrNoCheckpoint = errors.New("no trained heads")
 // and where the run came from. Train fills Config and the training counts;
 // the caller fills Encoder, Fingerprint and the data choices before Save.
 type Settings struct {
+	// Run is the run's name (its folder under WORK/runs; the encoder's name
+	// for its main run).
+	Run string `json:"run,omitempty"`
 	// Heads is KindMLP or KindIdentity.
 	Heads  string `json:"heads"`
 	Config Config `json:"config"`
 	// Encoder and Fingerprint identify the features the heads were trained
-	// on (encoder name and feature cache fingerprint).
+	// on (encoder name and feature cache fingerprint): a run's name alone
+	// is enough to load it.
 	Encoder     string `json:"encoder"`
 	Fingerprint string `json:"fingerprint"`
 	TextInput   string `json:"text_input,omitempty"`

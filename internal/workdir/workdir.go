@@ -5,15 +5,24 @@
 //	WORK/manifest.json                       prepare: the kept movies (dataset.Manifest)
 //	WORK/features/<encoder>.safetensors      embed: cached features (embcache)
 //	WORK/features/<encoder>.state            embed: fitted encoder state (builtin TF-IDF/SVD)
-//	WORK/runs/<encoder>/heads.safetensors    train: head weights
-//	WORK/runs/<encoder>/config.json          train: settings and fingerprints
-//	WORK/runs/<encoder>/history.json         train: per-epoch loss and validation metrics
-//	WORK/runs/<encoder>/loss.png             train: loss curve
-//	WORK/runs/<encoder>/eval_<split>.json    eval: metrics
-//	WORK/runs/<encoder>/distance_<split>.safetensors  eval: D = 1 - cos, rows posters, columns intros
+//	WORK/runs/<run>/heads.safetensors        train: head weights
+//	WORK/runs/<run>/config.json              train: settings, encoder, head kind and fingerprints
+//	WORK/runs/<run>/history.json             train: per-epoch loss and validation metrics
+//	WORK/runs/<run>/loss.png                 train: loss curve
+//	WORK/runs/<run>/eval_<split>.json        eval: metrics
+//	WORK/runs/<run>/distance_<split>.safetensors  eval: D = 1 - cos, rows posters, columns intros
+//	WORK/tune/<encoder>.json                 tune: settings chosen by cross-validation on the training split
+//
+// A run is named. The main run of an encoder is named after it (MainRun),
+// so WORK/runs/<encoder>/ keeps meaning what it always did; other runs of
+// the same encoder (baselines, controls) are named by convention
+// "<encoder>.<variant>" (RunName). A run's config.json records its encoder
+// and head kind, so a run name alone is enough to load it.
 package workdir
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -34,22 +43,61 @@ func (d Dir) EncoderState(encoder string) string {
 	return filepath.Join(string(d), "features", safe(encoder)+".state")
 }
 
-// Run is the folder of one trained run (one encoder's heads).
-func (d Dir) Run(encoder string) string { return filepath.Join(string(d), "runs", safe(encoder)) }
+// Tune is the file `reelmatch tune` writes for one encoder: the settings
+// it chose by cross-validation inside the training split.
+func (d Dir) Tune(encoder string) string {
+	return filepath.Join(string(d), "tune", safe(encoder)+".json")
+}
+
+// Run is the folder of one named run (see MainRun and RunName).
+func (d Dir) Run(run string) string { return filepath.Join(string(d), "runs", safe(run)) }
 
 // Runs is the folder holding every run.
 func (d Dir) Runs() string { return filepath.Join(string(d), "runs") }
 
 // Heads, RunConfig, History, LossPlot, Eval and Distance name files in a run folder.
-func (d Dir) Heads(encoder string) string     { return filepath.Join(d.Run(encoder), "heads.safetensors") }
-func (d Dir) RunConfig(encoder string) string { return filepath.Join(d.Run(encoder), "config.json") }
-func (d Dir) History(encoder string) string   { return filepath.Join(d.Run(encoder), "history.json") }
-func (d Dir) LossPlot(encoder string) string  { return filepath.Join(d.Run(encoder), "loss.png") }
-func (d Dir) Eval(encoder, split string) string {
-	return filepath.Join(d.Run(encoder), "eval_"+split+".json")
+func (d Dir) Heads(run string) string     { return filepath.Join(d.Run(run), "heads.safetensors") }
+func (d Dir) RunConfig(run string) string { return filepath.Join(d.Run(run), "config.json") }
+func (d Dir) History(run string) string   { return filepath.Join(d.Run(run), "history.json") }
+func (d Dir) LossPlot(run string) string  { return filepath.Join(d.Run(run), "loss.png") }
+func (d Dir) Eval(run, split string) string {
+	return filepath.Join(d.Run(run), "eval_"+split+".json")
 }
-func (d Dir) Distance(encoder, split string) string {
-	return filepath.Join(d.Run(encoder), "distance_"+split+".safetensors")
+func (d Dir) Distance(run, split string) string {
+	return filepath.Join(d.Run(run), "distance_"+split+".safetensors")
+}
+
+// MainRun is the name of an encoder's main run: the encoder's own name, the
+// folder train wrote before runs were named.
+func MainRun(encoder string) string { return encoder }
+
+// RunName is the conventional name of another run of encoder:
+// "<encoder>.<variant>", e.g. "builtin.linear", "builtin.shuffled".
+func RunName(encoder, variant string) string { return encoder + "." + variant }
+
+// maxRunName bounds a run name: it is one path element.
+const maxRunName = 100
+
+// ErrBadRunName is wrapped by CheckRunName.
+var ErrBadRunName = errors.New("bad run name")
+
+// CheckRunName accepts a run name made of letters, digits, '.', '-' and
+// '_', starting with a letter or digit, at most 100 bytes: it becomes one
+// folder name under WORK/runs on every system.
+func CheckRunName(name string) error {
+	if name == "" {
+		return fmt.Errorf("%w: the name is empty", ErrBadRunName)
+	}
+	if len(name) > maxRunName {
+		return fmt.Errorf("%w %q: longer than %d characters", ErrBadRunName, name, maxRunName)
+	}
+	for i, r := range name {
+		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+		if !alnum && (i == 0 || r != '.' && r != '-' && r != '_') {
+			return fmt.Errorf("%w %q: use letters, digits, '.', '-' and '_', starting with a letter or digit (e.g. builtin.linear)", ErrBadRunName, name)
+		}
+	}
+	return nil
 }
 
 // safe keeps a name usable as one path element.
