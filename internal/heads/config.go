@@ -3,6 +3,8 @@ package heads
 import (
 	"errors"
 	"fmt"
+
+	"github.com/reelmatch/reelmatch/internal/bound"
 )
 
 // Config holds every setting that determines a trained head: the
@@ -98,45 +100,122 @@ func DefaultConfig() Config {
 // ErrBadConfig is wrapped by Validate for settings that cannot train.
 var ErrBadConfig = errors.New("bad head settings")
 
-// Validate reports the first setting that cannot work, naming it.
+// ErrTooBig is wrapped (with ErrBadConfig) by Validate when the settings
+// would need more than MaxTrainBytes to train.
+var ErrTooBig = errors.New("too big to train")
+
+// Allowed ranges of the settings, shared by Validate and the train flags
+// (docs/cli.md lists them). Upper bounds keep a typo from asking for more
+// memory or time than any run needs; MaxTrainBytes bounds the combination.
+var (
+	EpochsRange        = bound.Int{Min: 1, Max: 10_000}
+	BatchSizeRange     = bound.Int{Min: 2, Max: 4096} // BatchNorm and the contrastive loss need pairs to compare
+	LRRange            = bound.Float{Min: 0, Max: 1, OpenMin: true}
+	LRStepRange        = bound.Int{Min: 0, Max: 10_000}
+	LRGammaRange       = bound.Float{Min: 0, Max: 1, OpenMin: true}
+	HiddenRange        = bound.Int{Min: 1, Max: 8192} // each hidden layer's size
+	HiddenLayersRange  = bound.Int{Min: 0, Max: 8}
+	EmbedDimRange      = bound.Int{Min: 1, Max: 4096}
+	DropoutRange       = bound.Float{Min: 0, Max: 1, OpenMax: true}
+	WeightDecayRange   = bound.Float{Min: 0, Max: 1}
+	TemperatureRange   = bound.Float{Min: 0.001, Max: 10}
+	PatienceRange      = bound.Int{Min: 0, Max: 10_000}
+	AverageEpochsRange = bound.Int{Min: 0, Max: 1000}
+	// ValFractionRange is the share of the training split SplitValidation
+	// may hold out: more than half would leave less to train on than to
+	// validate with.
+	ValFractionRange = bound.Float{Min: 0, Max: 0.5}
+	// InputDimRange bounds the feature sizes a checkpoint may declare.
+	InputDimRange = bound.Int{Min: 1, Max: 1 << 20}
+)
+
+// MaxTrainBytes bounds TrainBytes: settings that would need more memory to
+// train are refused before any work starts (the defaults need under 100 MB
+// on 2048/768-d features).
+const MaxTrainBytes = 2 << 30
+
+// Weights counts the values of both towers (Linear weights and biases,
+// BatchNorm scales, shifts and running statistics) for the input sizes in c.
+func (c Config) Weights() int64 {
+	tower := func(in int) int64 {
+		var n int64
+		prev := int64(in)
+		for _, h := range c.Hidden {
+			n += prev*int64(h) + 5*int64(h) // W, b; gamma, beta, mean, var
+			prev = int64(h)
+		}
+		return n + prev*int64(c.EmbedDim) + int64(c.EmbedDim)
+	}
+	return tower(c.ImageDim) + tower(c.TextDim)
+}
+
+// TrainBytes estimates the memory training holds for the weights: the
+// weights, their gradients and Adam's two moments inside the graph, the
+// copies read back each epoch (current, best, precise-BatchNorm clone) and
+// one copy per averaged epoch. Activations are small beside it.
+func (c Config) TrainBytes() int64 {
+	copies := int64(7 + max(c.AverageEpochs, 1))
+	return 4 * c.Weights() * copies
+}
+
+// Validate reports the first setting that cannot work, naming it as its
+// flag is named and giving the allowed range. NaN and ±Inf are refused
+// everywhere.
 func (c Config) Validate() error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrBadConfig, fmt.Sprintf(format, args...))
+	if err := c.validateShape(); err != nil {
+		return err
 	}
-	switch {
-	case c.ImageDim <= 0 || c.TextDim <= 0:
-		return bad("input sizes must be positive (image %d, text %d)", c.ImageDim, c.TextDim)
-	case c.EmbedDim <= 0:
-		return bad("embed-dim must be positive, got %d", c.EmbedDim)
-	case c.Dropout < 0 || c.Dropout >= 1:
-		return bad("dropout must be in [0,1), got %g", c.Dropout)
-	case c.InputDropout < 0 || c.InputDropout >= 1:
-		return bad("input-dropout must be in [0,1), got %g", c.InputDropout)
-	case c.Temperature <= 0:
-		return bad("temperature must be positive, got %g", c.Temperature)
-	case c.LR <= 0:
-		return bad("lr must be positive, got %g", c.LR)
-	case c.LRStep < 0:
-		return bad("lr-step must not be negative, got %d", c.LRStep)
-	case c.LRGamma <= 0:
-		return bad("lr-gamma must be positive, got %g", c.LRGamma)
-	case c.WeightDecay < 0:
-		return bad("weight-decay must not be negative, got %g", c.WeightDecay)
-	case c.BatchSize < 2:
-		return bad("batch must be at least 2 (BatchNorm and the contrastive loss need pairs to compare), got %d", c.BatchSize)
-	case c.Epochs < 0:
-		return bad("epochs must not be negative, got %d", c.Epochs)
-	case c.Patience < 0:
-		return bad("patience must not be negative, got %d", c.Patience)
-	case c.AverageEpochs < 0:
-		return bad("average-epochs must not be negative, got %d", c.AverageEpochs)
+	checks := []check{
+		{"dropout", DropoutRange.Check(c.Dropout)},
+		{"input-dropout", DropoutRange.Check(c.InputDropout)},
+		{"lr", LRRange.Check(c.LR)},
+		{"lr-step", LRStepRange.Check(c.LRStep)},
+		{"lr-gamma", LRGammaRange.Check(c.LRGamma)},
+		{"weight-decay", WeightDecayRange.Check(c.WeightDecay)},
+		{"batch", BatchSizeRange.Check(c.BatchSize)},
+		{"epochs", EpochsRange.Check(c.Epochs)},
+		{"patience", PatienceRange.Check(c.Patience)},
+		{"average-epochs", AverageEpochsRange.Check(c.AverageEpochs)},
 	}
-	for i, h := range c.Hidden {
-		if h <= 0 {
-			return bad("hidden size %d (layer %d) must be positive", h, i+1)
+	if err := firstBad(checks); err != nil {
+		return err
+	}
+	if b := c.TrainBytes(); b > MaxTrainBytes {
+		return fmt.Errorf("%w: %w: heads of %d/%d-d inputs with hidden %v, embed-dim %d and average-epochs %d have %.1fM weights and need about %.1f GiB to train, over the %d GiB limit: lower hidden, embed-dim or average-epochs",
+			ErrBadConfig, ErrTooBig, c.ImageDim, c.TextDim, c.Hidden, c.EmbedDim, c.AverageEpochs, float64(c.Weights())/1e6, float64(b)/(1<<30), MaxTrainBytes>>30)
+	}
+	return nil
+}
+
+// check is one named setting's range check.
+type check struct {
+	name string
+	err  error
+}
+
+func firstBad(checks []check) error {
+	for _, ck := range checks {
+		if ck.err != nil {
+			return fmt.Errorf("%w: %s %w", ErrBadConfig, ck.name, ck.err)
 		}
 	}
 	return nil
+}
+
+// validateShape checks the settings inference depends on: the layer sizes
+// and the temperature (Load checks these; Validate all settings).
+func (c Config) validateShape() error {
+	checks := []check{
+		{"image input size", InputDimRange.Check(c.ImageDim)},
+		{"text input size", InputDimRange.Check(c.TextDim)},
+		{"embed-dim", EmbedDimRange.Check(c.EmbedDim)},
+		{"temperature", TemperatureRange.Check(c.Temperature)},
+		{"number of hidden layers", HiddenLayersRange.Check(len(c.Hidden))},
+	}
+	for i, h := range c.Hidden {
+		checks = append(checks, check{fmt.Sprintf("hidden size of layer %d", i+1), HiddenRange.Check(h)})
+	}
+	return firstBad(checks)
 }
 
 // lrAt is the StepLR learning rate for a 0-based epoch.

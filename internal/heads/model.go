@@ -307,6 +307,9 @@ func Load(runDir string) (*Model, error) {
 		return nil, fmt.Errorf("head settings %q: unknown heads %q (want %q or %q)",
 			filepath.Join(runDir, SettingsFile), s.Heads, KindMLP, KindIdentity)
 	}
+	if err := s.Config.validateShape(); err != nil {
+		return nil, fmt.Errorf("head settings %q: %w: run `reelmatch train` again", filepath.Join(runDir, SettingsFile), err)
+	}
 	path := filepath.Join(runDir, WeightsFile)
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
@@ -318,6 +321,9 @@ func Load(runDir string) (*Model, error) {
 	w, err := weightsFromTensors(f.Tensors, s.Config)
 	if err != nil {
 		return nil, fmt.Errorf("load heads %q: %w", path, err)
+	}
+	if err := w.check(); err != nil {
+		return nil, fmt.Errorf("heads %q are damaged: %w: run `reelmatch train` again", path, err)
 	}
 	m := newModel(s.Config, w)
 	m.Settings = s

@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
+	"strings"
 
 	"github.com/reelmatch/reelmatch/internal/safetensors"
+	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
 
 // Tower name prefixes, as the PyTorch reference names its two heads.
@@ -228,4 +231,29 @@ func (t tower) clone() tower {
 		})
 	}
 	return c
+}
+
+// check returns an error naming the first tensor that holds NaN or ±Inf, or
+// a BatchNorm running variance below zero: weights that cannot project.
+func (w *weights) check() error {
+	ts := w.tensors()
+	names := make([]string, 0, len(ts))
+	for n := range ts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := ts[n].F32
+		if i := vecmath.FirstNonFinite(v); i >= 0 {
+			return fmt.Errorf("tensor %q value %d is %v", n, i, v[i])
+		}
+		if strings.HasSuffix(n, ".running_var") {
+			for i, x := range v {
+				if x < 0 {
+					return fmt.Errorf("tensor %q value %d is %v, a variance cannot be negative", n, i, x)
+				}
+			}
+		}
+	}
+	return nil
 }

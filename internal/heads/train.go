@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/reelmatch/reelmatch/internal/metrics"
+	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
 
 // Pairs are matching rows of poster and intro features: Img[i] goes with
@@ -72,6 +73,10 @@ type History struct {
 // ErrNoPairs is returned by Train when there is nothing to train on.
 var ErrNoPairs = errors.New("no training pairs")
 
+// ErrDiverged is returned by Train when the loss or the kept weights are
+// not finite numbers.
+var ErrDiverged = errors.New("training diverged")
+
 // Train fits both heads on matching rows imgTrain[i], txtTrain[i] with CLIP's
 // loss and Adam, one StepLR step per epoch. With cfg.AverageEpochs above 1
 // the kept weights are the mean of the last AverageEpochs epochs'; otherwise
@@ -86,9 +91,6 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		return nil, nil, err
 	}
 	cfg.ImageDim, cfg.TextDim = len(imgTrain[0]), len(txtTrain[0])
-	if cfg.Epochs == 0 {
-		return nil, nil, fmt.Errorf("%w: epochs must be at least 1", ErrBadConfig)
-	}
 	if len(imgTrain) < 2 {
 		return nil, nil, fmt.Errorf("%w: one pair cannot train a contrastive loss, need at least 2", ErrNoPairs)
 	}
@@ -231,6 +233,9 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		imgStd.fold(&best.Img.Linears[0])
 		txtStd.fold(&best.Txt.Linears[0])
 	}
+	if err := best.check(); err != nil {
+		return nil, nil, fmt.Errorf("%w: the kept weights are not finite (%w): lower the learning rate or check the features", ErrDiverged, err)
+	}
 	m := newModel(cfg, best)
 	m.Settings.TrainPairs = n
 	m.Settings.EpochsRun = len(hist.Epochs)
@@ -321,6 +326,9 @@ func checkPairs(what string, img, txt [][]float32) error {
 		for i, r := range rows {
 			if len(r) != dim {
 				return fmt.Errorf("%s %s features row %d: %d values, row 0 has %d", what, side, i, len(r), dim)
+			}
+			if j := vecmath.FirstNonFinite(r); j >= 0 {
+				return fmt.Errorf("%s %s features row %d: value %d is %v", what, side, i, j, r[j])
 			}
 		}
 	}
@@ -430,8 +438,8 @@ func clipLossRows(a, b [][]float32, scale float64) float64 {
 // from seed, for validation, and returns the other indices and the picked
 // ones, each in increasing order. A fraction of 0 gives no validation.
 func SplitValidation(n int, fraction float64, seed int64) (train, val []int, err error) {
-	if fraction < 0 || fraction >= 1 {
-		return nil, nil, fmt.Errorf("%w: val-fraction must be in [0,1), got %g", ErrBadConfig, fraction)
+	if err := ValFractionRange.Check(fraction); err != nil {
+		return nil, nil, fmt.Errorf("%w: val-fraction %w", ErrBadConfig, err)
 	}
 	k := int(math.Round(fraction * float64(n)))
 	if fraction > 0 && n >= 4 {

@@ -134,3 +134,16 @@ func distanceRow(row, q []float32, b [][]float32) {
 		row[j] = 1 - Dot(q, b[j])
 	}
 }
+
+// FirstNonFinite returns the index of the first NaN or ±Inf in v, or -1
+// when every value is finite. Loaders of caches and weights call it so a
+// damaged file is an error, not metrics computed from NaN.
+func FirstNonFinite(v []float32) int {
+	for i, x := range v {
+		// A float32 is NaN or ±Inf exactly when its exponent bits are all set.
+		if math.Float32bits(x)&0x7f80_0000 == 0x7f80_0000 {
+			return i
+		}
+	}
+	return -1
+}

@@ -90,3 +90,22 @@ func TestCosineDistanceBlockedMatchesPairwise(t *testing.T) {
 		t.Errorf("ragged: %v", D)
 	}
 }
+
+func TestFirstNonFinite(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	for _, tc := range []struct {
+		name string
+		v    []float32
+		want int
+	}{
+		{"empty", nil, -1},
+		{"finite", []float32{0, -1, math.MaxFloat32, -math.MaxFloat32, math.SmallestNonzeroFloat32}, -1},
+		{"nan", []float32{1, 2, nan}, 2},
+		{"inf first", []float32{inf, nan}, 0},
+		{"-inf", []float32{1, -inf}, 1},
+	} {
+		if got := FirstNonFinite(tc.v); got != tc.want {
+			t.Errorf("%s: FirstNonFinite = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
