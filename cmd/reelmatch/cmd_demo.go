@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
 	"github.com/reelmatch/reelmatch/internal/synth"
@@ -60,8 +61,8 @@ With --json, stdout is the document "reelmatch run --json" prints, plus
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.Work, "work", envOr("REELMATCH_DEMO_WORK", defaultDemoWork()), "WORK folder for the demo data and artifacts")
-	f.IntVar(&opts.Movies, "movies", synth.DefaultMovies, "number of synthetic movies")
-	f.Int64Var(&opts.Seed, "data-seed", 1, "seed of the synthetic dataset (--seed seeds training)")
+	intFlag(f, &opts.Movies, "movies", synth.DefaultMovies, demoMoviesRange, "number of synthetic movies")
+	int64Flag(f, &opts.Seed, "data-seed", 1, bound.AnyInt64, "seed of the synthetic dataset (--seed seeds training)")
 	addTrainFlags(f, &opts.Train)
 	return cmd
 }
@@ -74,8 +75,8 @@ type demoJSON struct {
 }
 
 func runDemo(ctx context.Context, opts DemoOptions, g *globalOptions, _ []string) error {
-	if opts.Movies < 10 {
-		return usagef("--movies must be at least 10, got %d", opts.Movies)
+	if err := checkFlag("movies", demoMoviesRange.Check(opts.Movies)); err != nil {
+		return err
 	}
 	opts.Train.Work, opts.Train.Encoder = opts.Work, builtin.Name
 	if err := checkTrainOptions(opts.Train); err != nil {

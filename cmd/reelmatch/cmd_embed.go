@@ -49,15 +49,15 @@ REELMATCH_BACKEND give defaults for --work, --encoder, --models, --backend.` + e
 	}
 	f := cmd.Flags()
 	addWorkFlag(f, &opts.Work, "WORK folder holding manifest.json")
-	f.IntVar(&opts.Batch, "batch", embed.DefaultBatchSize, "posters or intros per encoder call")
+	intFlag(f, &opts.Batch, "batch", embed.DefaultBatchSize, embedBatchRange, "posters or intros per encoder call")
 	opts.prepOptions.AddFlags(f)
 	opts.encoderOptions.AddFlags(f)
 	return cmd
 }
 
 func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []string) error {
-	if opts.Batch <= 0 {
-		return usagef("--batch must be positive, got %d", opts.Batch)
+	if err := checkFlag("batch", embedBatchRange.Check(opts.Batch)); err != nil {
+		return err
 	}
 	if err := opts.check(); err != nil {
 		return err

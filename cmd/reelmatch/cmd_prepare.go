@@ -65,7 +65,7 @@ Environment: REELMATCH_DATA and REELMATCH_WORK give --data and --work defaults.`
 	addWorkFlag(f, &opts.Work, "WORK folder the manifest goes to")
 	f.StringVar(&opts.Train, "train", "", "training id list (default DIR/train.txt)")
 	f.StringVar(&opts.StopWords, "stopwords", "", "stop-word file, one word a line, replacing NLTK's English list")
-	f.IntVar(&opts.Workers, "workers", 0, "posters decoded in parallel (default: number of CPUs)")
+	intFlag(f, &opts.Workers, "workers", 0, workersRange, "posters decoded in parallel (0: number of CPUs)")
 	f.BoolVar(&opts.Recheck, "recheck", false, "decode every poster again, even those the existing manifest already checked")
 	return cmd
 }
@@ -87,6 +87,9 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 	}
 	work, err := workDir("prepare", opts.Work)
 	if err != nil {
+		return err
+	}
+	if err := checkFlag("workers", workersRange.Check(opts.Workers)); err != nil {
 		return err
 	}
 	pipe, err := cleanPipeline(opts.StopWords)

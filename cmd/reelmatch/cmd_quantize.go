@@ -73,7 +73,7 @@ With --json, stdout is the quantization.json written to DIR: {"encoder",
 	f := cmd.Flags()
 	f.StringVar(&opts.Out, "out", "", "folder to write the int8 models to (required)")
 	f.StringVar(&opts.Calibration, "calibration", "", "folder of posters (or a dataset folder) to calibrate the ResNet on")
-	f.IntVar(&opts.CalibrationImages, "calibration-images", defaultCalibrationImages, "number of calibration images to use")
+	intFlag(f, &opts.CalibrationImages, "calibration-images", defaultCalibrationImages, calibrationImagesRange, "number of calibration images to use")
 	f.StringVar(&opts.ImagePrep, "image-prep", "", "image recipe for calibration: seed (default) or torchvision")
 	f.BoolVar(&opts.ReduceRange, "reduce-range", !quantize.HasVNNI(), "7-bit weights, for CPUs without VNNI (default: on when this CPU lacks it)")
 	f.StringVar(&opts.Backend, "backend", envOr("REELMATCH_BACKEND", ""), "runtime for calibration: ort, go or empty for automatic")
@@ -87,8 +87,8 @@ func runModelsQuantize(ctx context.Context, models ModelsOptions, opts QuantizeO
 	if opts.Out == "" {
 		return usagef("models quantize: --out DIR is required (the folder to write the int8 models to)")
 	}
-	if opts.CalibrationImages < 1 {
-		return usagef("--calibration-images must be at least 1, got %d", opts.CalibrationImages)
+	if err := checkFlag("calibration-images", calibrationImagesRange.Check(opts.CalibrationImages)); err != nil {
+		return err
 	}
 	switch opts.ImagePrep {
 	case "", pretrained.ImagePrepSeed, pretrained.ImagePrepTorchVision:

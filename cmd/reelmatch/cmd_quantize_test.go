@@ -225,7 +225,7 @@ func TestModelsQuantizeErrors(t *testing.T) {
 		{"missing calibration", []string{"resnet50-distilbert", "--out", "OUT"}, exitUsage, "--calibration DIR is required"},
 		{"unknown encoder", []string{"gpt", "--out", "OUT"}, exitUsage, `unknown encoder "gpt"`},
 		{"preset is not an encoder", []string{"distilbert", "--out", "OUT"}, exitUsage, `unknown encoder "distilbert"`},
-		{"zero calibration images", []string{"resnet50-distilbert", "--out", "OUT", "--calibration", calib, "--calibration-images", "0"}, exitUsage, "--calibration-images must be at least 1, got 0"},
+		{"zero calibration images", []string{"resnet50-distilbert", "--out", "OUT", "--calibration", calib, "--calibration-images", "0"}, exitUsage, `"--calibration-images" flag: must be in [1, 4096], got 0`},
 		{"calibration without images", []string{"resnet50-distilbert", "--out", "OUT", "--calibration", noImages}, exitFailure, "--calibration " + noImages + ": no .jpg, .png or .webp images"},
 		{"calibration missing", []string{"resnet50-distilbert", "--out", "OUT", "--calibration", missing}, exitFailure, missing},
 		{"out is the models folder", []string{"clip-vit-b32", "--out", models}, exitFailure, "is the source models folder"},

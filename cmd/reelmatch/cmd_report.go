@@ -21,6 +21,7 @@ import (
 	"golang.org/x/image/draw"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/heads"
@@ -102,9 +103,9 @@ defaults.` + exitCodesHelp,
 	f := cmd.Flags()
 	addRunFlags(f, &opts.Work, &opts.Encoder, &opts.Run, "report on")
 	f.StringVar(&opts.Out, "out", "", "report file (default: WORK/report.html)")
-	f.IntVar(&opts.Examples, "examples", 3, "posters and intros in the qualitative study, per run")
-	f.Int64Var(&opts.Seed, "seed", 1, "seed of the random examples and heat-map sample")
-	f.IntVar(&opts.HeatmapSize, "heatmap-size", 24, "held-out movies in the distance heat map (0 for none)")
+	intFlag(f, &opts.Examples, "examples", 3, reportExamplesRange, "posters and intros in the qualitative study, per run")
+	int64Flag(f, &opts.Seed, "seed", 1, bound.AnyInt64, "seed of the random examples and heat-map sample")
+	intFlag(f, &opts.HeatmapSize, "heatmap-size", 24, heatmapSizeRange, "held-out movies in the distance heat map (0 for none)")
 	return cmd
 }
 
@@ -116,11 +117,11 @@ type reportJSON struct {
 }
 
 func runReport(ctx context.Context, opts ReportOptions, g *globalOptions, _ []string) error {
-	if opts.Examples < 0 || opts.Examples > 50 {
-		return usagef("--examples must be between 0 and 50, got %d", opts.Examples)
+	if err := checkFlag("examples", reportExamplesRange.Check(opts.Examples)); err != nil {
+		return err
 	}
-	if opts.HeatmapSize < 0 || opts.HeatmapSize > 200 {
-		return usagef("--heatmap-size must be between 0 and 200, got %d", opts.HeatmapSize)
+	if err := checkFlag("heatmap-size", heatmapSizeRange.Check(opts.HeatmapSize)); err != nil {
+		return err
 	}
 	work, err := workDir("report", opts.Work)
 	if err != nil {

@@ -66,7 +66,7 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 	f := cmd.Flags()
 	addDataFlag(f, &opts.Data)
 	addWorkFlag(f, &opts.Work, "WORK folder for every artifact")
-	f.IntVar(&opts.EmbedBatch, "embed-batch", embed.DefaultBatchSize, "posters or intros per encoder call (embed's --batch)")
+	intFlag(f, &opts.EmbedBatch, "embed-batch", embed.DefaultBatchSize, embedBatchRange, "posters or intros per encoder call (embed's --batch)")
 	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals to the eval")
 	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies prepare's leak check reports (eval's --exclude-leaks)")
 	opts.encoderOptions.AddFlags(f)
@@ -97,8 +97,8 @@ func runRun(ctx context.Context, opts RunOptions, g *globalOptions, _ []string) 
 	if _, err := workDir("run", opts.Work); err != nil {
 		return err
 	}
-	if opts.EmbedBatch <= 0 {
-		return usagef("--embed-batch must be positive, got %d", opts.EmbedBatch)
+	if err := checkFlag("embed-batch", embedBatchRange.Check(opts.EmbedBatch)); err != nil {
+		return err
 	}
 	if err := opts.check(); err != nil {
 		return err

@@ -75,7 +75,7 @@ REELMATCH_ENCODER, REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exit
 	f.StringVar(&opts.Intro, "intro", "", "query with this movie's intro")
 	f.StringVar(&opts.Text, "text", "", "query with free text")
 	f.StringVar(&opts.Image, "image", "", "query with an image file")
-	f.IntVarP(&opts.K, "k", "k", 5, "number of results")
+	intFlagP(f, &opts.K, "k", "k", 5, kRange, "number of results")
 	f.StringVar(&opts.Models, "models", envOr("REELMATCH_MODELS", ""), "models folder for pretrained encoders (default: the models cache)")
 	f.StringVar(&opts.Backend, "backend", envOr("REELMATCH_BACKEND", ""), "ONNX runtime for pretrained encoders: ort, go or empty for automatic")
 	return cmd
@@ -121,8 +121,8 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 	if len(kinds) != 1 {
 		return usagef("search needs exactly one of --poster ID, --intro ID, --text TEXT or --image FILE (got %d: %s)", len(kinds), strings.Join(kinds, " "))
 	}
-	if opts.K < 1 {
-		return usagef("-k must be at least 1, got %d", opts.K)
+	if err := checkFlag("k", kRange.Check(opts.K)); err != nil {
+		return err
 	}
 	if err := evalrun.CheckSplit(opts.Split); err != nil {
 		return usagef("--split: %v", err)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/encoder"
@@ -51,23 +53,23 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	o.Config = d
 	addRunNameFlag(f, &o.Run, "name of the run to write, a folder of WORK/runs (default: the encoder's name, its main run; e.g. builtin.linear)")
 	f.StringVar(&o.Heads, "heads", heads.KindMLP, "mlp (train projection heads) or none (only L2-normalise; encoders with a shared space)")
-	f.IntVar(&o.Config.Epochs, "epochs", d.Epochs, "maximum epochs")
-	f.IntVar(&o.Config.BatchSize, "batch", d.BatchSize, "pairs per step (the last partial batch of an epoch is dropped)")
-	f.Float64Var(&o.Config.LR, "lr", d.LR, "Adam learning rate")
-	f.IntVar(&o.Config.LRStep, "lr-step", d.LRStep, "StepLR: multiply the learning rate by --lr-gamma every this many epochs (0: constant)")
-	f.Float64Var(&o.Config.LRGamma, "lr-gamma", d.LRGamma, "StepLR factor")
-	f.IntSliceVar(&o.Config.Hidden, "hidden", d.Hidden, "hidden layer sizes, comma-separated")
-	f.IntVar(&o.Config.EmbedDim, "embed-dim", d.EmbedDim, "shared embedding size")
-	f.Float64Var(&o.Config.Dropout, "dropout", d.Dropout, "dropout after each hidden layer")
-	f.Float64Var(&o.Config.InputDropout, "input-dropout", d.InputDropout, "dropout on the input features")
+	intFlag(f, &o.Config.Epochs, "epochs", d.Epochs, heads.EpochsRange, "maximum epochs")
+	intFlag(f, &o.Config.BatchSize, "batch", d.BatchSize, heads.BatchSizeRange, "pairs per step (the last partial batch of an epoch is dropped)")
+	floatFlag(f, &o.Config.LR, "lr", d.LR, heads.LRRange, "Adam learning rate")
+	intFlag(f, &o.Config.LRStep, "lr-step", d.LRStep, heads.LRStepRange, "StepLR: multiply the learning rate by --lr-gamma every this many epochs (0: constant)")
+	floatFlag(f, &o.Config.LRGamma, "lr-gamma", d.LRGamma, heads.LRGammaRange, "StepLR factor")
+	intsFlag(f, &o.Config.Hidden, "hidden", d.Hidden, heads.HiddenRange, heads.HiddenLayersRange, "hidden layer sizes, comma-separated")
+	intFlag(f, &o.Config.EmbedDim, "embed-dim", d.EmbedDim, heads.EmbedDimRange, "shared embedding size")
+	floatFlag(f, &o.Config.Dropout, "dropout", d.Dropout, heads.DropoutRange, "dropout after each hidden layer")
+	floatFlag(f, &o.Config.InputDropout, "input-dropout", d.InputDropout, heads.DropoutRange, "dropout on the input features")
 	f.BoolVar(&o.Config.Standardize, "standardize", d.Standardize, "standardise each feature with the training pairs' mean and deviation (folded into the saved heads)")
-	f.Float64Var(&o.Config.WeightDecay, "weight-decay", d.WeightDecay, "decoupled weight decay (AdamW)")
-	f.Float64Var(&o.Config.Temperature, "temperature", d.Temperature, "softmax temperature τ (initial value with --learn-temperature)")
+	floatFlag(f, &o.Config.WeightDecay, "weight-decay", d.WeightDecay, heads.WeightDecayRange, "decoupled weight decay (AdamW)")
+	floatFlag(f, &o.Config.Temperature, "temperature", d.Temperature, heads.TemperatureRange, "softmax temperature τ (initial value with --learn-temperature)")
 	f.BoolVar(&o.Config.LearnTemperature, "learn-temperature", d.LearnTemperature, "learn log(1/τ) as CLIP does (clamped at 1/τ = 100)")
-	f.Int64Var(&o.Config.Seed, "seed", d.Seed, "seed for initialisation, shuffling and dropout (same seed and data: identical checkpoint)")
-	f.Float64Var(&o.ValFraction, "val-fraction", defaultValFraction, "share of the training split held out for validation and early stopping (0: none)")
-	f.IntVar(&o.Config.Patience, "patience", d.Patience, "stop after this many epochs without a better validation score (0: never)")
-	f.IntVar(&o.Config.AverageEpochs, "average-epochs", d.AverageEpochs, "keep the mean of the last N epochs' weights (stochastic weight averaging) instead of the best validation epoch (0 or 1: best epoch)")
+	int64Flag(f, &o.Config.Seed, "seed", d.Seed, bound.AnyInt64, "seed for initialisation, shuffling and dropout (same seed and data: identical checkpoint)")
+	floatFlag(f, &o.ValFraction, "val-fraction", defaultValFraction, heads.ValFractionRange, "share of the training split held out for validation and early stopping (0: none)")
+	intFlag(f, &o.Config.Patience, "patience", d.Patience, heads.PatienceRange, "stop after this many epochs without a better validation score (0: never)")
+	intFlag(f, &o.Config.AverageEpochs, "average-epochs", d.AverageEpochs, heads.AverageEpochsRange, "keep the mean of the last N epochs' weights (stochastic weight averaging) instead of the best validation epoch (0 or 1: best epoch)")
 	f.BoolVar(&o.Config.PreciseBN, "precise-bn", d.PreciseBN, "recompute BatchNorm statistics over all training pairs in eval mode (no dropout) before scoring and saving")
 	f.BoolVar(&o.ShufflePairs, "shuffle-pairs", false, "control run: shuffle which intro goes with which poster in the training pairs")
 }
@@ -197,8 +199,10 @@ func checkTrainOptions(o TrainOptions) error {
 		return usagef("--epochs must be at least 1, got %d", o.Config.Epochs)
 	}
 	c := o.Config
-	c.ImageDim, c.TextDim = 1, 1 // filled from the features later
-	if err := c.Validate(); err != nil {
+	// The input sizes come from the features: check the memory needed
+	// once they are known (trainHeads), everything else now.
+	c.ImageDim, c.TextDim = 1, 1
+	if err := c.Validate(); err != nil && !errors.Is(err, heads.ErrTooBig) {
 		return usagef("%v", err)
 	}
 	return nil
@@ -226,6 +230,13 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	img, txt, err := feats.Rows(dataset.IDs(movies))
 	if err != nil {
 		return nil, err
+	}
+	if opts.Heads == heads.KindMLP {
+		c := opts.Config
+		c.ImageDim, c.TextDim = len(img[0]), len(txt[0])
+		if err := c.Validate(); err != nil {
+			return nil, usagef("%v", err)
+		}
 	}
 	runName := cmp.Or(opts.Run, workdir.MainRun(opts.Encoder))
 	runDir := work.Run(runName)

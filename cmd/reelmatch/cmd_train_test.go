@@ -103,6 +103,8 @@ func TestTrainErrors(t *testing.T) {
 		{"bad dropout", []string{"train", "--work", shared, "--dropout", "1.5"}, exitUsage, "dropout"},
 		{"zero epochs", []string{"train", "--work", shared, "--epochs", "0"}, exitUsage, "--epochs"},
 		{"negative average", []string{"train", "--work", shared, "--average-epochs", "-1"}, exitUsage, "average-epochs"},
+		{"lr-gamma nan", []string{"train", "--work", shared, "--lr-gamma", "nan"}, exitUsage, `"--lr-gamma" flag: must be a finite number in (0, 1], got NaN`},
+		{"too big to train", []string{"train", "--work", shared, "--hidden", "8192,8192,8192"}, exitUsage, "GiB to train, over the 2 GiB limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)

@@ -98,19 +98,20 @@ measures the alignment and lets you browse it.` + exitCodesHelp,
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	pf := root.PersistentFlags()
-	pf.BoolVar(&g.JSON, "json", envBool("REELMATCH_JSON"), "print results as one JSON document")
-	pf.BoolVarP(&g.Quiet, "quiet", "q", envBool("REELMATCH_QUIET"), "no progress bars or notices")
+	pf.BoolVar(&g.JSON, "json", false, "print results as one JSON document")
+	envDefault(pf.Lookup("json"), "REELMATCH_JSON")
+	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress bars or notices")
+	envDefault(pf.Lookup("quiet"), "REELMATCH_QUIET")
 	pf.CountVarP(&g.Verbose, "verbose", "v", "print more (repeatable)")
 	for _, c := range commands {
 		root.AddCommand(c(g))
 	}
+	// Every command checks its environment defaults before it runs (a
+	// subcommand that sets its own PersistentPreRunE must call
+	// checkEnvDefaults too).
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return checkEnvDefaults(cmd) }
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 	return root
-}
-
-func envBool(name string) bool {
-	v := os.Getenv(name)
-	return v == "1" || v == "true" || v == "yes"
 }
 
 // envOr returns the environment variable's value, or def when unset.
