@@ -17,6 +17,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/synth"
@@ -24,8 +25,8 @@ import (
 )
 
 func init() {
-	encoder.Register(reeltest.HashEncoderName, func(cfg encoder.Config) (encoder.Encoder, error) {
-		return &reeltest.HashEncoder{}, nil
+	encoder.Register(encodertest.HashEncoderName, func(cfg encoder.Config) (encoder.Encoder, error) {
+		return &encodertest.HashEncoder{}, nil
 	})
 }
 
@@ -51,14 +52,14 @@ func prepareSynth(t testing.TB, n int) (workdir.Dir, *dataset.Manifest) {
 func TestRunFitsOnTrainOnlyAndRerunIsNoOp(t *testing.T) {
 	ctx := context.Background()
 	work, man := prepareSynth(t, 40)
-	enc := &reeltest.HashEncoder{}
+	enc := &encodertest.HashEncoder{}
 	sum, err := Run(ctx, work, man, enc, Options{BatchSize: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := len(man.Movies)
 	want := Summary{Encoder: enc.Name(), Fingerprint: enc.Fingerprint(), TextInput: "raw", Features: work.Features(enc.Name()),
-		Movies: n, Computed: n, ImagesComputed: n, TextsComputed: n, ImageDim: reeltest.HashImageDim, TextDim: reeltest.HashTextDim,
+		Movies: n, Computed: n, ImagesComputed: n, TextsComputed: n, ImageDim: encodertest.HashImageDim, TextDim: encodertest.HashTextDim,
 		Fitted: true, Changed: true}
 	if diff := cmp.Diff(want, *sum, ignoreTimes); diff != "" {
 		t.Errorf("first run summary (-want +got):\n%s", diff)
@@ -102,7 +103,7 @@ func TestRunFitsOnTrainOnlyAndRerunIsNoOp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again := &reeltest.HashEncoder{}
+	again := &encodertest.HashEncoder{}
 	sum2, err := Run(ctx, work, man, again, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +136,7 @@ var ignoreTimes = cmp.FilterPath(func(p cmp.Path) bool {
 func TestRunReembedsOnlyChangedMovies(t *testing.T) {
 	ctx := context.Background()
 	work, man := prepareSynth(t, 30)
-	if _, err := Run(ctx, work, man, &reeltest.HashEncoder{}, Options{}); err != nil {
+	if _, err := Run(ctx, work, man, &encodertest.HashEncoder{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// Change one test movie's intro, and give another movie a third one's
@@ -156,7 +157,7 @@ func TestRunReembedsOnlyChangedMovies(t *testing.T) {
 	drop := test[len(test)-1].ID
 	man.Movies = slices.DeleteFunc(man.Movies, func(m reel.Movie) bool { return m.ID == drop })
 
-	enc := &reeltest.HashEncoder{}
+	enc := &encodertest.HashEncoder{}
 	sum, err := Run(ctx, work, man, enc, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +185,7 @@ func TestRunReembedsOnlyChangedMovies(t *testing.T) {
 	// A poster whose content changed is recomputed.
 	other := man.Movies[(changedIntro+3)%len(man.Movies)]
 	man.Movies[posterMovie].PosterPath, man.Movies[posterMovie].PosterHash = other.PosterPath, "edited-"+other.PosterHash
-	enc = &reeltest.HashEncoder{}
+	enc = &encodertest.HashEncoder{}
 	sum, err = Run(ctx, work, man, enc, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -197,13 +198,13 @@ func TestRunReembedsOnlyChangedMovies(t *testing.T) {
 func TestRunInvalidation(t *testing.T) {
 	ctx := context.Background()
 	work, man := prepareSynth(t, 20)
-	if _, err := Run(ctx, work, man, &reeltest.HashEncoder{}, Options{}); err != nil {
+	if _, err := Run(ctx, work, man, &encodertest.HashEncoder{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	n := len(man.Movies)
 	tests := []struct {
 		name       string
-		enc        *reeltest.HashEncoder
+		enc        *encodertest.HashEncoder
 		opts       Options
 		wantFitted bool
 		wantImages int
@@ -212,11 +213,11 @@ func TestRunInvalidation(t *testing.T) {
 		// A new model version (another fingerprint) recomputes everything.
 		// (The fake's fitted state is keyed by its fingerprint, so it also
 		// refits.)
-		{"fingerprint", &reeltest.HashEncoder{Salt: "v2"}, Options{}, true, n, n},
+		{"fingerprint", &encodertest.HashEncoder{Salt: "v2"}, Options{}, true, n, n},
 		// Another text input refits (new training texts) and so changes
 		// the fingerprint as well.
-		{"text input", &reeltest.HashEncoder{Salt: "v2"}, Options{TextInput: TextClean}, true, n, n},
-		{"same again", &reeltest.HashEncoder{Salt: "v2"}, Options{TextInput: TextClean}, false, 0, 0},
+		{"text input", &encodertest.HashEncoder{Salt: "v2"}, Options{TextInput: TextClean}, true, n, n},
+		{"same again", &encodertest.HashEncoder{Salt: "v2"}, Options{TextInput: TextClean}, false, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,7 +235,7 @@ func TestRunInvalidation(t *testing.T) {
 
 func TestRunBatchesTextsByLength(t *testing.T) {
 	work, man := prepareSynth(t, 25)
-	enc := &reeltest.HashEncoder{}
+	enc := &encodertest.HashEncoder{}
 	if _, err := Run(context.Background(), work, man, enc, Options{BatchSize: 4}); err != nil {
 		t.Fatal(err)
 	}
@@ -259,11 +260,11 @@ func TestRunPosterError(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("not an image"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Run(context.Background(), work, man, &reeltest.HashEncoder{}, Options{BatchSize: 2, Workers: 3})
+	_, err := Run(context.Background(), work, man, &encodertest.HashEncoder{}, Options{BatchSize: 2, Workers: 3})
 	if err == nil || !strings.Contains(err.Error(), bad) {
 		t.Fatalf("err %v, want one naming %s", err, bad)
 	}
-	if _, err := os.Stat(work.Features(reeltest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(work.Features(encodertest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a failed run left a feature cache (stat err %v)", err)
 	}
 }
@@ -274,7 +275,7 @@ func TestRunCancelled(t *testing.T) {
 	cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Run(ctx, work, man, &reeltest.HashEncoder{}, Options{BatchSize: 2})
+		_, err := Run(ctx, work, man, &encodertest.HashEncoder{}, Options{BatchSize: 2})
 		done <- err
 	}()
 	select {
@@ -290,14 +291,14 @@ func TestRunCancelled(t *testing.T) {
 func TestOpenEncoder(t *testing.T) {
 	ctx := context.Background()
 	work, man := prepareSynth(t, 20)
-	if _, err := OpenEncoder(work, reeltest.HashEncoderName, encoder.Config{}); err == nil || !strings.Contains(err.Error(), "reelmatch embed") {
+	if _, err := OpenEncoder(work, encodertest.HashEncoderName, encoder.Config{}); err == nil || !strings.Contains(err.Error(), "reelmatch embed") {
 		t.Fatalf("before embed: err %v, want one saying to run embed", err)
 	}
-	sum, err := Run(ctx, work, man, &reeltest.HashEncoder{}, Options{})
+	sum, err := Run(ctx, work, man, &encodertest.HashEncoder{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := OpenEncoder(work, reeltest.HashEncoderName, encoder.Config{})
+	enc, err := OpenEncoder(work, encodertest.HashEncoderName, encoder.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,10 +326,10 @@ func TestResolveTextInput(t *testing.T) {
 		want      string
 		wantErr   bool
 	}{
-		{"explicit raw", &reeltest.HashEncoder{}, "raw", "raw", false},
-		{"explicit clean", &reeltest.HashEncoder{}, "clean", "clean", false},
-		{"encoder default", &reeltest.HashEncoder{}, "", "raw", false},
-		{"encoder default clean", &reeltest.HashEncoder{TextInputDefault: "clean"}, "", "clean", false},
+		{"explicit raw", &encodertest.HashEncoder{}, "raw", "raw", false},
+		{"explicit clean", &encodertest.HashEncoder{}, "clean", "clean", false},
+		{"encoder default", &encodertest.HashEncoder{}, "", "raw", false},
+		{"encoder default clean", &encodertest.HashEncoder{TextInputDefault: "clean"}, "", "clean", false},
 		{"no default", nil, "", "clean", false},
 		{"bad", nil, "lower", "", true},
 	}

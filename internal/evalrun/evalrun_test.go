@@ -10,16 +10,16 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
 	"github.com/reelmatch/reelmatch/internal/heads"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
-	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 func TestEvaluateSaveAndReload(t *testing.T) {
 	work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
-	name := reeltest.ColorEncoderName
+	name := encodertest.ColorEncoderName
 	space, err := Load(work, name)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestLoadNamedRun(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	work := buildWork(t, filepath.Join("testdata", "retrieval", "split-test"))
-	name := reeltest.ColorEncoderName
+	name := encodertest.ColorEncoderName
 
 	m := heads.Identity()
 	m.Settings.Fingerprint = "something-else"
@@ -230,7 +230,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestUnknownIDs(t *testing.T) {
 	work := buildWork(t, filepath.Join("testdata", "retrieval", "split-test"))
-	space, err := Load(work, reeltest.ColorEncoderName)
+	space, err := Load(work, encodertest.ColorEncoderName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +243,7 @@ func TestUnknownIDs(t *testing.T) {
 			t.Errorf("unknown id: err %v, want ErrUnknownID naming it", err)
 		}
 	}
-	if _, err := space.EncodeImageFile(t.Context(), reeltest.ColorEncoder{}, filepath.Join(t.TempDir(), "nope.png")); err == nil || !strings.Contains(err.Error(), "nope.png") {
+	if _, err := space.EncodeImageFile(t.Context(), encodertest.ColorEncoder{}, filepath.Join(t.TempDir(), "nope.png")); err == nil || !strings.Contains(err.Error(), "nope.png") {
 		t.Errorf("missing image: err %v, want one naming the file", err)
 	}
 }

@@ -12,10 +12,10 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embed"
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
 	"github.com/reelmatch/reelmatch/internal/heads"
 	"github.com/reelmatch/reelmatch/internal/progress"
 	"github.com/reelmatch/reelmatch/internal/reel"
-	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -59,7 +59,7 @@ func buildWork(t testing.TB, caseDir string) workdir.Dir {
 	if err := man.Save(work.Manifest()); err != nil {
 		t.Fatal(err)
 	}
-	enc := reeltest.ColorEncoder{}
+	enc := encodertest.ColorEncoder{}
 	if _, err := embed.Run(context.Background(), work, man, enc, embed.Options{Progress: progress.Options{Quiet: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestRetrievalCases(t *testing.T) {
 		t.Fatalf("no retrieval cases: %v", err)
 	}
 	ctx := context.Background()
-	enc := reeltest.ColorEncoder{}
+	enc := encodertest.ColorEncoder{}
 	for _, dir := range cases {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			b, err := os.ReadFile(filepath.Join(dir, "queries.json"))

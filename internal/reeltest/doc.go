@@ -1,9 +1,12 @@
-// Package reeltest holds test helpers shared by several packages: fake
-// encoders with deterministic vectors, fixture loaders, small file and
-// image writers, JSON-over-HTTP calls for the API tests, and a headless
-// Chromium (Browser) for end-to-end page tests (chromedp). Only tests
-// import it, so the browser dependency never reaches the binary. Every
-// helper that can fail takes a testing.TB and fails the test itself.
+// Package reeltest holds test helpers shared by several packages: fixture
+// loaders, small file and image writers, JSON-over-HTTP calls for the API
+// tests, and a headless Chromium (Browser) for end-to-end page tests
+// (chromedp). Only tests import it, so the browser dependency never
+// reaches the binary. Every helper that can fail takes a testing.TB and
+// fails the test itself. It imports no other reelmatch package but
+// safetensors, so any package's tests (encoder/encodertest included) can
+// use it without an import pointing back up; the fake encoders live with
+// the encoder interfaces, in encoder/encodertest.
 //
 // The golden fixtures live once, in testdata/fixtures at the module root
 // (its README says where each file comes from). Fixture finds a file there

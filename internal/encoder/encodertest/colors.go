@@ -1,4 +1,4 @@
-package reeltest
+package encodertest
 
 import (
 	"context"
