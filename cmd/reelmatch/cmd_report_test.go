@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/heads"
@@ -276,47 +274,6 @@ func TestReportErrors(t *testing.T) {
 	}
 }
 
-func TestReadEpochs(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, body string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	nan := math.NaN()
-	for _, tc := range []struct {
-		name    string
-		path    string
-		want    []report.Epoch
-		wantErr string
-	}{
-		{"missing file is no curve", filepath.Join(dir, "none.json"), nil, ""},
-		{"with and without validation", write("h.json", `{"epochs":[
-			{"epoch":1,"train_loss":3.2,"val":{"loss":3.3,"score":0.55}},
-			{"epoch":2,"train_loss":2.9}],"best_epoch":1}`),
-			[]report.Epoch{{Epoch: 1, TrainLoss: 3.2, ValLoss: 3.3, ValMRP: 0.55, Kept: true}, {Epoch: 2, TrainLoss: 2.9, ValLoss: nan, ValMRP: nan}}, ""},
-		{"corrupt", write("bad.json", `{"epochs":[`), nil, "rerun `reelmatch train`"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := readEpochs(tc.path)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got, cmpopts.EquateNaNs()); diff != "" {
-				t.Errorf("epochs (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 // TestReportBrowser opens the report from disk in headless Chromium (no
 // server, scripts irrelevant) and checks it renders: the metrics table,
 // every inlined image decoded, the headings in order.
@@ -351,7 +308,7 @@ func TestReportBrowser(t *testing.T) {
 		"broken images": "0",
 		"images":        "19", // 3 poster queries, 3x5 posters for the intro queries, 1 heat map
 		"heat map px":   fmt.Sprint(24 * 12),
-		"thumb px":      fmt.Sprint(min(reportThumbWidth, posterWidth(t, work))),
+		"thumb px":      fmt.Sprint(min(report.ThumbWidth, posterWidth(t, work))),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("rendered report (-want +got):\n%s", diff)
