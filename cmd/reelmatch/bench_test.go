@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/server"
+	"github.com/reelmatch/reelmatch/internal/server/engine"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -113,17 +116,14 @@ func BenchmarkServe(b *testing.B) {
 
 // newBenchServer builds the handler runServe serves for WORK.
 func newBenchServer(b *testing.B, work workdir.Dir) http.Handler {
-	space := loadSpace(b, work)
-	eng, err := newRunEngine(work, space)
+	eng, err := engine.Open(context.Background(), work, "builtin", encoder.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	enc, err := openQueryEncoder(work, space, encoderOptions{})
-	if err != nil {
+	b.Cleanup(func() { eng.Close() })
+	if err := eng.SearchErr(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { enc.Close() })
-	eng.setEncoder(enc, nil)
 	return server.New(server.Options{Engine: eng, DecodeImage: imageprep.DecodeBytes})
 }
 

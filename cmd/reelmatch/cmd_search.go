@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/reel"
 )
@@ -176,7 +177,7 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 			hits, err = gal.ByIntro(id, opts.K)
 		}
 	default:
-		enc, oerr := openQueryEncoder(work, space, encoderOptions{Models: opts.Models, Backend: opts.Backend})
+		enc, oerr := space.OpenEncoder(work, encoder.Config{ModelsDir: opts.Models, Backend: opts.Backend})
 		if oerr != nil {
 			return oerr
 		}

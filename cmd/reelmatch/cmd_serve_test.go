@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
 	"image/jpeg"
 	"net"
 	"net/http"
@@ -13,17 +12,16 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
+	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -68,7 +66,7 @@ func (s *servedRun) Stop(tb testing.TB) error {
 	case err := <-s.done:
 		s.done <- err // so a second Stop (the cleanup) sees it too
 		return err
-	case <-time.After(shutdownGrace + 5*time.Second):
+	case <-time.After(server.ShutdownGrace + 5*time.Second):
 		tb.Fatal("serve did not stop after its context was cancelled")
 		return nil
 	}
@@ -177,7 +175,6 @@ func TestServeAPI(t *testing.T) {
 		want := map[string]any{
 			"encoder": "builtin", "movies": float64(synthTestMovies), "search": true, "gallery": "all",
 			"train": float64(len(space.Manifest.Split(reel.SplitTrain))), "test": float64(len(space.Manifest.Split(reel.SplitTest))),
-			"metrics": headline(res),
 		}
 		got := map[string]any{}
 		for k := range want {
@@ -461,70 +458,5 @@ func TestServeErrors(t *testing.T) {
 				t.Errorf("exit %d stderr %q; want exit %d and %q", code, stderr, tc.wantCode, tc.wantErr)
 			}
 		})
-	}
-}
-
-// overlapTower is a text and image tower that counts Encode calls running
-// at the same time (its Prepare may overlap, by contract).
-type overlapTower struct {
-	inside, worst *atomic.Int32
-}
-
-func (overlapTower) Dim() int { return 1 }
-
-func (t overlapTower) enter() {
-	n := t.inside.Add(1)
-	for {
-		w := t.worst.Load()
-		if n <= w || t.worst.CompareAndSwap(w, n) {
-			break
-		}
-	}
-	time.Sleep(time.Millisecond) // widen the window an overlap would need
-	t.inside.Add(-1)
-}
-
-func (t overlapTower) Encode(_ context.Context, texts []string) ([][]float32, error) {
-	t.enter()
-	return make([][]float32, len(texts)), nil
-}
-
-func (t overlapTower) Prepare(image.Image) ([]float32, error) { return []float32{0}, nil }
-
-type overlapImage struct{ overlapTower }
-
-func (t overlapImage) Encode(_ context.Context, in [][]float32) ([][]float32, error) {
-	t.enter()
-	return make([][]float32, len(in)), nil
-}
-
-type overlapEncoder struct{ overlapTower }
-
-func (overlapEncoder) Name() string                { return "overlap" }
-func (overlapEncoder) Fingerprint() string         { return "overlap" }
-func (e overlapEncoder) Text() encoder.TextTower   { return e.overlapTower }
-func (e overlapEncoder) Image() encoder.ImageTower { return overlapImage{e.overlapTower} }
-func (overlapEncoder) Close() error                { return nil }
-
-// TestSerialEncoderSerialisesEncode checks that the engine's encoder
-// wrapper never lets two tower Encode calls (text or image) run at once,
-// since towers need not be safe for concurrent use.
-func TestSerialEncoderSerialisesEncode(t *testing.T) {
-	var inside, worst atomic.Int32
-	e := &runEngine{info: map[string]any{}}
-	e.setEncoder(overlapEncoder{overlapTower{&inside, &worst}}, nil)
-	var wg sync.WaitGroup
-	for i := range 16 {
-		wg.Go(func() {
-			if i%2 == 0 {
-				_, _ = e.enc.Text().Encode(context.Background(), []string{"x"})
-				return
-			}
-			_, _ = e.enc.Image().Encode(context.Background(), [][]float32{{0}})
-		})
-	}
-	wg.Wait()
-	if w := worst.Load(); w != 1 {
-		t.Errorf("at most %d tower Encode calls ran at once, want 1", w)
 	}
 }
