@@ -20,7 +20,7 @@ import (
 // for posters, text -> tokenizer -> model for intros, at batch 1, 8, 32.
 //
 // REELMATCH_BENCH_MODELS names a folder made by
-// /work/shared/tools/make_bench_models.py (random weights, real sizes):
+// ../shared/tools/make_bench_models.py (random weights, real sizes):
 // resnet50.onnx, distilbert.onnx, vit_b_32.onnx (standing in for CLIP's
 // vision tower: same ViT-B/32 compute, output "features") and
 // clip_text.onnx. Without it the tiny fixtures run, which measures only

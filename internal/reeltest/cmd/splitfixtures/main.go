@@ -6,7 +6,7 @@
 // "images" order), and the rest stays in golden.safetensors. reeltest.Golden
 // reads the parts back as one file.
 //
-//	go run ./internal/reeltest/cmd/splitfixtures -from /work/shared/fixtures -to testdata/fixtures
+//	go run ./internal/reeltest/cmd/splitfixtures -from ../shared/fixtures -to testdata/fixtures
 //
 // It is a one-off, kept so the folder can be rebuilt when the shared
 // fixtures change; tests never read the shared folder.
@@ -61,7 +61,7 @@ var split = map[string][]string{
 }
 
 func main() {
-	from := flag.String("from", "/work/shared/fixtures", "the shared fixtures folder")
+	from := flag.String("from", "../shared/fixtures", "the shared fixtures folder")
 	to := flag.String("to", "testdata/fixtures", "the repository's fixtures folder")
 	flag.Parse()
 	if err := run(*from, *to); err != nil {
