@@ -263,7 +263,7 @@ func TestDistanceFileErrors(t *testing.T) {
 // names it in the result.
 func TestEvaluateExcludeLeaks(t *testing.T) {
 	work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
-	space, err := Load(work, reeltest.ColorEncoderName)
+	space, err := Load(work, encodertest.ColorEncoderName)
 	if err != nil {
 		t.Fatal(err)
 	}
