@@ -156,7 +156,7 @@ func TestResolveRun(t *testing.T) {
 // and land in the run's own folder.
 func TestLoadNamedRun(t *testing.T) {
 	work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
-	enc := reeltest.ColorEncoderName
+	enc := encodertest.ColorEncoderName
 	main, err := heads.ReadSettings(work.Run(enc))
 	if err != nil {
 		t.Fatal(err)
