@@ -100,7 +100,7 @@ func runDemo(ctx context.Context, opts DemoOptions, g *globalOptions, _ []string
 	if g.JSON {
 		return g.printJSON(demoJSON{Work: work, Data: data, runJSON: res})
 	}
-	if err := printRunMetrics(g.stdout, res); err != nil {
+	if err := printRunMetrics(g.stdout, res, false); err != nil {
 		return err
 	}
 	q := "a haunted house at midnight"

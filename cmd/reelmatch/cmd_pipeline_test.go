@@ -53,7 +53,7 @@ func keys(m map[string]any) []string {
 
 var (
 	directionKeys = sorted([]string{"r1", "r5", "r10", "median_rank", "mean_rank", "mrr", "top1_acc", "mean_rank_percentile"})
-	evalKeys      = sorted([]string{"run", "encoder", "split", "n", "poster_to_intro", "intro_to_poster", "chance"})
+	evalKeys      = sorted([]string{"run", "encoder", "split", "n", "poster_to_intro", "intro_to_poster", "chance", "bootstrap"})
 )
 
 func sorted(s []string) []string {
@@ -62,8 +62,10 @@ func sorted(s []string) []string {
 	return s
 }
 
-// checkEvalDoc checks the exact key set of one eval document.
-func checkEvalDoc(t *testing.T, doc map[string]any, split string, n int, withCI bool) {
+// checkEvalDoc checks the exact key set of one eval document: every
+// direction carries its bootstrap intervals, and "bootstrap" says how they
+// were made.
+func checkEvalDoc(t *testing.T, doc map[string]any, split string, n int) {
 	t.Helper()
 	if diff := cmp.Diff(evalKeys, keys(doc)); diff != "" {
 		t.Errorf("top-level keys (-want +got):\n%s", diff)
@@ -76,15 +78,21 @@ func checkEvalDoc(t *testing.T, doc map[string]any, split string, n int, withCI 
 		if !ok {
 			t.Fatalf("%s is %T", dir, doc[dir])
 		}
-		want := directionKeys
-		if withCI {
-			want = sorted(append(slices.Clone(directionKeys), "ci"))
-			ci, _ := d["ci"].(map[string]any)
-			if diff := cmp.Diff(directionKeys, keys(ci)); diff != "" {
-				t.Errorf("%s ci keys (-want +got):\n%s", dir, diff)
+		want := sorted(append(slices.Clone(directionKeys), "ci"))
+		ci, _ := d["ci"].(map[string]any)
+		if diff := cmp.Diff(directionKeys, keys(ci)); diff != "" {
+			t.Errorf("%s ci keys (-want +got):\n%s", dir, diff)
+		}
+		for _, k := range []string{"r1", "mean_rank_percentile"} {
+			iv, _ := ci[k].([]any)
+			if len(iv) != 2 {
+				t.Errorf("%s ci %s = %v, want [lo, hi]", dir, k, ci[k])
+				continue
 			}
-			if iv, _ := ci["r1"].([]any); len(iv) != 2 {
-				t.Errorf("%s ci r1 = %v, want [lo, hi]", dir, ci["r1"])
+			lo, _ := iv[0].(float64)
+			hi, _ := iv[1].(float64)
+			if v, _ := d[k].(float64); lo > hi || lo < 0 || hi > 1 {
+				t.Errorf("%s ci %s = %v around %v: not an interval inside [0, 1]", dir, k, iv, v)
 			}
 		}
 		if diff := cmp.Diff(want, keys(d)); diff != "" {
@@ -99,6 +107,9 @@ func checkEvalDoc(t *testing.T, doc map[string]any, split string, n int, withCI 
 				t.Errorf("%s %s = %v, outside [0, 1]", dir, k, d[k])
 			}
 		}
+	}
+	if diff := cmp.Diff(map[string]any{"resamples": 1000.0, "seed": 1.0, "level": 0.95}, doc["bootstrap"]); diff != "" {
+		t.Errorf("bootstrap (-want +got):\n%s", diff)
 	}
 	ch, _ := doc["chance"].(map[string]any)
 	if diff := cmp.Diff([]string{"r1", "r10", "r5"}, keys(ch)); diff != "" {
@@ -139,20 +150,34 @@ func TestPipelineCLI(t *testing.T) {
 				t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
 			}
 			n := map[string]int{"test": nTest, "all": pipelineMovies, "train": pipelineMovies - nTest}[split]
-			checkEvalDoc(t, doc, split, n, false)
+			checkEvalDoc(t, doc, split, n)
 		}
 	})
 
-	t.Run("eval --ci adds ci objects", func(t *testing.T) {
-		stdout, stderr, code := runCLI(t, "eval", "--work", string(work), "--ci", "--json", "-q")
+	t.Run("eval prints the primary figure with its interval; --ci every interval", func(t *testing.T) {
+		stdout, stderr, code := runCLI(t, "eval", "--work", string(work), "-q")
 		if code != exitOK {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
-		var doc map[string]any
-		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-			t.Fatal(err)
+		for _, want := range []string{"mean rank pct [95% CI]", "R@10 [95% CI]", "95% CI: bootstrap over the 12 queries (gallery fixed), 1000 resamples, seed 1"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("eval output lacks %q:\n%s", want, stdout)
+			}
 		}
-		checkEvalDoc(t, doc, "test", nTest, true)
+		if strings.Contains(stdout, "intervals of the other metrics") {
+			t.Errorf("eval without --ci printed every interval:\n%s", stdout)
+		}
+		stdout, _, _ = runCLI(t, "eval", "--work", string(work), "--ci", "--resamples", "200", "-q")
+		for _, want := range []string{"95% intervals of the other metrics:", "MedR [", "200 resamples"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("eval --ci --resamples 200 output lacks %q:\n%s", want, stdout)
+			}
+		}
+		for _, bad := range []string{"0", "99", "100001", "x"} {
+			if _, stderr, code := runCLI(t, "eval", "--work", string(work), "--resamples", bad); code != exitUsage || !strings.Contains(stderr, "resamples") {
+				t.Errorf("--resamples %s: exit %d, stderr %q; want a usage error naming the flag", bad, code, stderr)
+			}
+		}
 	})
 
 	t.Run("eval json file matches stdout", func(t *testing.T) {
@@ -311,7 +336,7 @@ func TestRunJSON(t *testing.T) {
 	if diff := cmp.Diff([]string{"all", "test"}, keys(ev)); diff != "" {
 		t.Errorf("eval keys (-want +got):\n%s", diff)
 	}
-	checkEvalDoc(t, ev["all"].(map[string]any), "all", pipelineMovies, false)
+	checkEvalDoc(t, ev["all"].(map[string]any), "all", pipelineMovies)
 	if p := doc["prepare"].(map[string]any); p["movies"] != float64(pipelineMovies) {
 		t.Errorf("prepare movies = %v", p["movies"])
 	}

@@ -65,6 +65,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+	iv := func(v metrics.Interval) string { return fmt.Sprintf("[%.1f, %.1f]", 100*v[0], 100*v[1]) }
 	for _, tc := range []struct {
 		name string
 		want string
@@ -74,8 +75,8 @@ func TestReport(t *testing.T) {
 		{"metrics rows: two splits, two directions and chance", `<td>poster → intro</td>`, 2},
 		{"test row", fmt.Sprintf(`<tr><td>test</td><td>poster → intro</td><td>%d</td>`, res.N), 1},
 		{"all row", fmt.Sprintf(`<tr><td>all</td><td>intro → poster</td><td>%d</td>`, all.N), 1},
-		{"test recalls from eval_test.json", fmt.Sprintf("<tr><td>test</td><td>poster → intro</td><td>%d</td>\n<td>%s<span class=\"ci\"></span></td><td>%s<span class=\"ci\"></span></td><td>%s<span class=\"ci\"></span></td>",
-			res.N, pct(res.PosterToIntro.R1), pct(res.PosterToIntro.R5), pct(res.PosterToIntro.R10)), 1},
+		{"test recalls and their intervals from eval_test.json", fmt.Sprintf("<tr><td>test</td><td>poster → intro</td><td>%d</td>\n<td>%s<span class=\"ci\">%s</span></td><td>%s<span class=\"ci\">%s</span></td><td>%s<span class=\"ci\">%s</span></td>",
+			res.N, pct(res.PosterToIntro.R1), iv(res.PosterToIntro.CI.R1), pct(res.PosterToIntro.R5), iv(res.PosterToIntro.CI.R5), pct(res.PosterToIntro.R10), iv(res.PosterToIntro.CI.R10)), 1},
 		{"all labelled as the seed's protocol", "<b>all:</b> the seed&#39;s protocol, training pairs included", 1},
 		{"seed figures", "65.66%", 1},
 		{"rank histograms, test split", `<span>rank 2-5</span>`, 2},

@@ -14,6 +14,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/progress"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -26,7 +27,10 @@ type RunOptions struct {
 	Work string
 	// EmbedBatch is embed's --batch; run's --batch is the training batch.
 	EmbedBatch int
-	CI         bool
+	// CI prints every metric's interval (eval's --ci).
+	CI bool
+	// Resamples is eval's --resamples.
+	Resamples int
 	// ExcludeLeaks is eval's --exclude-leaks for the test split.
 	ExcludeLeaks bool
 	encoderOptions
@@ -67,7 +71,8 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 	addDataFlag(f, &opts.Data)
 	addWorkFlag(f, &opts.Work, "WORK folder for every artifact")
 	intFlag(f, &opts.EmbedBatch, "embed-batch", embed.DefaultBatchSize, embedBatchRange, "posters or intros per encoder call (embed's --batch)")
-	f.BoolVar(&opts.CI, "ci", false, "add bootstrap 95% confidence intervals to the eval")
+	f.BoolVar(&opts.CI, "ci", false, "print the 95% interval of every metric (eval's --ci)")
+	intFlag(f, &opts.Resamples, "resamples", metrics.DefaultResamples, metrics.ResamplesRange, "bootstrap resamples of the queries for the 95% intervals (eval's --resamples)")
 	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies prepare's leak check reports (eval's --exclude-leaks)")
 	opts.encoderOptions.AddFlags(f)
 	addTrainFlags(f, &opts.Train)
@@ -97,6 +102,9 @@ func runRun(ctx context.Context, opts RunOptions, g *globalOptions, _ []string) 
 	if _, err := workDir("run", opts.Work); err != nil {
 		return err
 	}
+	if err := checkFlag("resamples", metrics.ResamplesRange.Check(opts.Resamples)); err != nil {
+		return err
+	}
 	if err := checkFlag("embed-batch", embedBatchRange.Check(opts.EmbedBatch)); err != nil {
 		return err
 	}
@@ -115,7 +123,7 @@ func runRun(ctx context.Context, opts RunOptions, g *globalOptions, _ []string) 
 		if err := g.printJSON(res); err != nil {
 			return err
 		}
-	} else if err := printRunMetrics(g.stdout, res); err != nil {
+	} else if err := printRunMetrics(g.stdout, res, opts.CI); err != nil {
 		return err
 	}
 	if n := len(res.Prepare.Dropped); n > 0 {
@@ -192,7 +200,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 		return nil, fmt.Errorf("eval: %w", err)
 	}
 	for _, split := range []string{evalrun.SplitTest, evalrun.SplitAll} {
-		ev, err := space.Evaluate(split, evalrun.Options{CI: opts.CI, ExcludeLeaks: opts.ExcludeLeaks})
+		ev, err := space.Evaluate(split, evalrun.Options{Bootstrap: metrics.BootstrapOptions{Resamples: opts.Resamples}, ExcludeLeaks: opts.ExcludeLeaks})
 		if err != nil {
 			return nil, fmt.Errorf("eval: %w", err)
 		}
@@ -242,13 +250,13 @@ func trainLine(r *TrainResult) string {
 }
 
 // printRunMetrics prints the final tables of both splits.
-func printRunMetrics(w io.Writer, res *runJSON) error {
+func printRunMetrics(w io.Writer, res *runJSON, allCI bool) error {
 	fmt.Fprintln(w)
-	if err := printEvalTable(w, res.Eval.Test); err != nil {
+	if err := printEvalTable(w, res.Eval.Test, allCI); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
-	if err := printEvalTable(w, res.Eval.All); err != nil {
+	if err := printEvalTable(w, res.Eval.All, allCI); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\ntotal %.1fs\n", res.Seconds)

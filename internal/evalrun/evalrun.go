@@ -298,6 +298,10 @@ type Result struct {
 	PosterToIntro metrics.Scores `json:"poster_to_intro"`
 	IntroToPoster metrics.Scores `json:"intro_to_poster"`
 	Chance        metrics.Chance `json:"chance"`
+	// Bootstrap says how the 95% intervals in each direction's "ci" were
+	// made: queries resampled with replacement, gallery fixed, percentile
+	// method.
+	Bootstrap *metrics.BootstrapOptions `json:"bootstrap,omitempty"`
 	// ExcludedLeaks are the test movies Options.ExcludeLeaks left out
 	// because their intro or poster also appears in the training split
 	// (dataset.FindLeaks); absent when nothing was left out.
@@ -306,8 +310,8 @@ type Result struct {
 
 // Options tune Evaluate.
 type Options struct {
-	// CI adds bootstrap 95% intervals.
-	CI        bool
+	// Bootstrap configures the intervals every Result carries (zero: 1000
+	// resamples of the queries, seed 1, 95%).
 	Bootstrap metrics.BootstrapOptions
 	// ExcludeLeaks leaves out of the test split every movie that shares an
 	// intro or a poster with a training movie (dataset.FindLeaks). Other
@@ -343,16 +347,13 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 		img[k], txt[k], ids[k] = s.Image[i], s.Text[i], s.Movies[i].ID
 	}
 	D := metrics.Distance(img, txt)
-	var rep metrics.Report
-	if o.CI {
-		rep = metrics.EvaluateCI(D, o.Bootstrap)
-	} else {
-		rep = metrics.Evaluate(D)
-	}
+	bo := o.Bootstrap.WithDefaults()
+	rep := metrics.EvaluateCI(D, bo)
 	return &Evaluation{
-		Result: Result{Run: s.Run, Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance, ExcludedLeaks: excluded},
-		IDs:    ids,
-		D:      D,
+		Result: Result{Run: s.Run, Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance,
+			Bootstrap: &bo, ExcludedLeaks: excluded},
+		IDs: ids,
+		D:   D,
 	}, nil
 }
 

@@ -25,6 +25,9 @@ func TestEvaluateSaveAndReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	perfect := metrics.Scores{R1: 1, R5: 1, R10: 1, MedianRank: 1, MeanRank: 1, MRR: 1, Top1Acc: 1, MeanRankPercentile: 1}
+	one := metrics.Interval{1, 1}
+	// Every resample of perfect queries is perfect: each interval is [1, 1].
+	perfectCI := metrics.Intervals{R1: one, R5: one, R10: one, MedianRank: one, MeanRank: one, MRR: one, Top1Acc: one, MeanRankPercentile: one}
 	// Every colour's own intro names exactly that colour mix, so each
 	// pair is the other's nearest: perfect scores on both splits.
 	for _, tt := range []struct {
@@ -41,7 +44,10 @@ func TestEvaluateSaveAndReload(t *testing.T) {
 				t.Fatal(err)
 			}
 			n := len(tt.ids)
-			want := Result{Run: name, Encoder: name, Split: tt.split, N: n, PosterToIntro: perfect, IntroToPoster: perfect, Chance: metrics.ChanceFor(n)}
+			withCI := perfect
+			withCI.CI = &perfectCI
+			bo := metrics.BootstrapOptions{Resamples: 1000, Seed: 1, Level: 0.95}
+			want := Result{Run: name, Encoder: name, Split: tt.split, N: n, PosterToIntro: withCI, IntroToPoster: withCI, Chance: metrics.ChanceFor(n), Bootstrap: &bo}
 			if diff := cmp.Diff(want, ev.Result); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
@@ -67,12 +73,12 @@ func TestEvaluateSaveAndReload(t *testing.T) {
 			}
 		})
 	}
-	ev, err := space.Evaluate(SplitAll, Options{CI: true})
+	ev, err := space.Evaluate(SplitAll, Options{Bootstrap: metrics.BootstrapOptions{Resamples: 200, Seed: 7}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ci := ev.Result.PosterToIntro.CI; ci == nil || ci.R1 != (metrics.Interval{1, 1}) {
-		t.Errorf("CI of a perfect run = %+v, want R@1 [1 1]", ci)
+	if b := ev.Result.Bootstrap; b == nil || *b != (metrics.BootstrapOptions{Resamples: 200, Seed: 7, Level: 0.95}) {
+		t.Errorf("bootstrap settings recorded as %+v, want 200 resamples, seed 7, level 0.95", b)
 	}
 	if _, err := space.Evaluate("valid", Options{}); err == nil || !strings.Contains(err.Error(), "test") {
 		t.Errorf("unknown split: err %v, want one naming the accepted splits", err)

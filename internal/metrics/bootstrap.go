@@ -5,23 +5,38 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+
+	"github.com/reelmatch/reelmatch/internal/bound"
 )
 
-// BootstrapOptions configure Bootstrap. Zero values mean the defaults.
+// BootstrapOptions configure Bootstrap. Zero values mean the defaults. The
+// JSON form is how eval results record the intervals they carry.
 type BootstrapOptions struct {
 	// Resamples is the number of bootstrap resamples (default 1000, the
 	// usual choice for percentile intervals; Efron & Tibshirani 1993, §13).
-	Resamples int
+	Resamples int `json:"resamples"`
 	// Seed fixes the resampling so reruns print the same intervals
 	// (default 1).
-	Seed uint64
+	Seed uint64 `json:"seed"`
 	// Level is the coverage (default 0.95).
-	Level float64
+	Level float64 `json:"level"`
 }
+
+// DefaultResamples is the number of resamples when none is given.
+const DefaultResamples = 1000
+
+// ResamplesRange bounds the resamples a user may ask for: below 100 the
+// 2.5th and 97.5th percentiles rest on two or three draws; above 100,000
+// the cost grows with no change in the printed digits.
+var ResamplesRange = bound.Int{Min: 100, Max: 100_000}
+
+// WithDefaults returns o with every zero field set to its default, as
+// Bootstrap uses it.
+func (o BootstrapOptions) WithDefaults() BootstrapOptions { return o.withDefaults() }
 
 func (o BootstrapOptions) withDefaults() BootstrapOptions {
 	if o.Resamples <= 0 {
-		o.Resamples = 1000
+		o.Resamples = DefaultResamples
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -92,4 +107,36 @@ func EvaluateCI(D [][]float32, o BootstrapOptions) Report {
 		r.PosterToIntro.CI, r.IntroToPoster.CI = &a, &b
 	}
 	return r
+}
+
+// Spread is the mean and sample standard deviation of one figure over
+// repeated runs (training seeds), with the values it came from.
+type Spread struct {
+	Mean float64 `json:"mean"`
+	// SD is the sample standard deviation (n-1 in the denominator); 0 for
+	// a single value.
+	SD     float64   `json:"sd"`
+	Values []float64 `json:"values"`
+}
+
+// SpreadOf returns the mean and sample standard deviation of values (the
+// zero Spread for none).
+func SpreadOf(values []float64) Spread {
+	if len(values) == 0 {
+		return Spread{}
+	}
+	var sum float64
+	for _, v := range values {
+		sum += v
+	}
+	mean := sum / float64(len(values))
+	var ss float64
+	for _, v := range values {
+		ss += (v - mean) * (v - mean)
+	}
+	sd := 0.0
+	if len(values) > 1 {
+		sd = math.Sqrt(ss / float64(len(values)-1))
+	}
+	return Spread{Mean: mean, SD: sd, Values: slices.Clone(values)}
 }

@@ -238,3 +238,35 @@ func TestBootstrap(t *testing.T) {
 		t.Error("Evaluate without CI filled CI")
 	}
 }
+
+func TestSpreadOf(t *testing.T) {
+	tests := []struct {
+		name   string
+		values []float64
+		want   Spread
+	}{
+		{"none", nil, Spread{}},
+		{"one value has no spread", []float64{0.6}, Spread{Mean: 0.6, SD: 0, Values: []float64{0.6}}},
+		// mean 0.6; squared deviations 0.0001+0+0.0001, /(3-1) = 1e-4.
+		{"three seeds", []float64{0.59, 0.60, 0.61}, Spread{Mean: 0.6, SD: 0.01, Values: []float64{0.59, 0.60, 0.61}}},
+		{"two values", []float64{1, 3}, Spread{Mean: 2, SD: math.Sqrt2, Values: []float64{1, 3}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := SpreadOf(tt.values)
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+				t.Errorf("SpreadOf(%v) (-want +got):\n%s", tt.values, diff)
+			}
+		})
+	}
+}
+
+func TestBootstrapWithDefaults(t *testing.T) {
+	got := BootstrapOptions{}.WithDefaults()
+	if want := (BootstrapOptions{Resamples: DefaultResamples, Seed: 1, Level: 0.95}); got != want {
+		t.Errorf("defaults %+v, want %+v", got, want)
+	}
+	if got := (BootstrapOptions{Resamples: 200, Seed: 9, Level: 0.9}).WithDefaults(); got.Resamples != 200 || got.Seed != 9 || got.Level != 0.9 {
+		t.Errorf("set fields changed: %+v", got)
+	}
+}

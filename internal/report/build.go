@@ -226,7 +226,9 @@ func (b *builder) split(space *evalrun.Space, split string) (*Split, []reel.Movi
 	if rerr != nil || res.N != len(ids) || !sameScores(res.PosterToIntro, metrics.Summarize(p2i)) || !sameScores(res.IntroToPoster, metrics.Summarize(i2p)) {
 		b.opts.notef("report: %s has no current %s: evaluated split %s in memory (run `reelmatch eval --work %s --run %s --split %s` to save it)",
 			name, filepath.Base(b.work.Eval(name, split)), split, b.work, name, split)
-		res = &evalrun.Result{Run: name, Encoder: space.Encoder, Split: split, N: len(ids), PosterToIntro: metrics.Summarize(p2i), IntroToPoster: metrics.Summarize(i2p), Chance: metrics.ChanceFor(len(ids))}
+		bo := metrics.BootstrapOptions{}.WithDefaults()
+		rep := metrics.EvaluateCI(D, bo)
+		res = &evalrun.Result{Run: name, Encoder: space.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance, Bootstrap: &bo}
 	}
 	s := &Split{
 		Name:   split,

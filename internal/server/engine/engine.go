@@ -8,6 +8,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
+	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -113,12 +114,21 @@ func warmUp(ctx context.Context, space *evalrun.Space, enc encoder.Encoder) erro
 	return nil
 }
 
-// headline is the page header's one-line summary of the held-out split,
-// each metric averaged over the two directions.
+// headline is the page header's one-line summary of the held-out split:
+// the mean rank percentile of both directions (poster → intro / intro →
+// poster) with their bootstrap 95% intervals when the eval has them, and
+// R@10 averaged over the directions.
 func headline(r *evalrun.Result) string {
 	p, i := r.PosterToIntro, r.IntroToPoster
-	return fmt.Sprintf("held-out (n=%d): mean rank pct %.0f%% · R@10 %.1f%% (chance %.1f%%)",
-		r.N, 50*(p.MeanRankPercentile+i.MeanRankPercentile), 50*(p.R10+i.R10), 100*r.Chance.R10)
+	mrp := func(s metrics.Scores) string {
+		if s.CI == nil {
+			return fmt.Sprintf("%.1f%%", 100*s.MeanRankPercentile)
+		}
+		c := s.CI.MeanRankPercentile
+		return fmt.Sprintf("%.1f%% [%.1f, %.1f]", 100*s.MeanRankPercentile, 100*c[0], 100*c[1])
+	}
+	return fmt.Sprintf("held-out (n=%d): mean rank pct %s / %s (chance 50%%) · R@10 %.1f%% (chance %.1f%%)",
+		r.N, mrp(p), mrp(i), 50*(p.R10+i.R10), 100*r.Chance.R10)
 }
 
 // SetEncoder sets the encoder both searches use (not closed by Close), or

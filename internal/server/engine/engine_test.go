@@ -79,7 +79,7 @@ func TestOpen(t *testing.T) {
 		}
 		want := map[string]any{
 			"run": encodertest.ColorEncoderName, "encoder": encodertest.ColorEncoderName, "heads": "none", "movies": 3, "train": 1, "test": 2, "gallery": "all",
-			"search": true, "metrics": "held-out (n=2): mean rank pct 100% · R@10 100.0% (chance 100.0%)", "test_metrics": res,
+			"search": true, "metrics": "held-out (n=2): mean rank pct 100.0% [100.0, 100.0] / 100.0% [100.0, 100.0] (chance 50%) · R@10 100.0% (chance 100.0%)", "test_metrics": res,
 		}
 		if diff := cmp.Diff(want, e.Info()); diff != "" {
 			t.Errorf("info (-want +got):\n%s", diff)
@@ -118,7 +118,12 @@ func TestWithoutEncoder(t *testing.T) {
 func TestHeadline(t *testing.T) {
 	s := func(mrp, r10 float64) metrics.Scores { return metrics.Scores{MeanRankPercentile: mrp, R10: r10} }
 	r := &evalrun.Result{N: 648, PosterToIntro: s(0.60, 0.04), IntroToPoster: s(0.58, 0.02), Chance: metrics.ChanceFor(648)}
-	if got, want := headline(r), "held-out (n=648): mean rank pct 59% · R@10 3.0% (chance 1.5%)"; got != want {
+	if got, want := headline(r), "held-out (n=648): mean rank pct 60.0% / 58.0% (chance 50%) · R@10 3.0% (chance 1.5%)"; got != want {
 		t.Errorf("headline %q, want %q", got, want)
+	}
+	r.PosterToIntro.CI = &metrics.Intervals{MeanRankPercentile: metrics.Interval{0.581, 0.619}}
+	r.IntroToPoster.CI = &metrics.Intervals{MeanRankPercentile: metrics.Interval{0.56, 0.6}}
+	if got, want := headline(r), "held-out (n=648): mean rank pct 60.0% [58.1, 61.9] / 58.0% [56.0, 60.0] (chance 50%) · R@10 3.0% (chance 1.5%)"; got != want {
+		t.Errorf("headline with intervals %q, want %q", got, want)
 	}
 }
