@@ -240,6 +240,10 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	}
 	runName := cmp.Or(opts.Run, workdir.MainRun(opts.Encoder))
 	runDir := work.Run(runName)
+	// Tidy what a killed train of this run left before spending time.
+	if err := atomicfile.RecoverDir(runDir); err != nil {
+		return nil, err
+	}
 	res := &TrainResult{Run: runName, Encoder: opts.Encoder, Heads: opts.Heads, RunDir: runDir}
 	settings := heads.Settings{Run: runName, Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput}
 
@@ -250,7 +254,7 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 		m := heads.Identity()
 		settings.Heads = heads.KindIdentity
 		m.Settings = settings
-		if err := m.Save(runDir); err != nil {
+		if err := writeRun(runDir, m.Save); err != nil {
 			return nil, err
 		}
 		res.Seconds = time.Since(start).Seconds()
@@ -317,13 +321,16 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	settings.EpochsRun, settings.BestEpoch, settings.Validation = m.Settings.EpochsRun, m.Settings.BestEpoch, m.Settings.Validation
 	settings.AverageFrom = m.Settings.AverageFrom
 	m.Settings = settings
-	if err := m.Save(runDir); err != nil {
-		return nil, err
-	}
-	if err := writeHistory(work.History(runName), hist); err != nil {
-		return nil, err
-	}
-	if err := hist.WriteLossPlot(work.LossPlot(runName)); err != nil {
+	err = writeRun(runDir, func(dir string) error {
+		if err := m.Save(dir); err != nil {
+			return err
+		}
+		if err := writeHistory(filepath.Join(dir, filepath.Base(work.History(runName))), hist); err != nil {
+			return err
+		}
+		return hist.WriteLossPlot(filepath.Join(dir, filepath.Base(work.LossPlot(runName))))
+	})
+	if err != nil {
 		return nil, err
 	}
 	res.EpochsRun, res.BestEpoch, res.StoppedEarly = len(hist.Epochs), hist.BestEpoch, hist.StoppedEarly
@@ -332,6 +339,16 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	res.Validation, res.Config, res.History = settings.Validation, &settings.Config, hist.Epochs
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// writeRun replaces the run folder runDir with the files fill writes into
+// a temporary folder: every head kind saves its run through it. The swap
+// happens only when fill succeeded, so a failed, diverged or interrupted
+// train (Ctrl-C, SIGTERM or kill -9) leaves the previous run byte for byte,
+// and the new run never mixes with the previous one's files (its eval
+// results are gone with it). See atomicfile.WriteDir.
+func writeRun(runDir string, fill func(dir string) error) error {
+	return atomicfile.WriteDir(runDir, fill)
 }
 
 // checkSharedSpace refuses identity heads unless the encoder is registered

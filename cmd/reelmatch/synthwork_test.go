@@ -20,6 +20,9 @@ func TestMain(m *testing.M) {
 	if synthRoot != "" {
 		os.RemoveAll(synthRoot)
 	}
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
 	os.Exit(code)
 }
 

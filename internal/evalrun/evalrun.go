@@ -78,7 +78,9 @@ func ListRuns(work workdir.Dir) ([]RunInfo, error) {
 	}
 	var runs []RunInfo
 	for _, e := range entries {
-		if !e.IsDir() {
+		// Hidden entries are a train's temporary folders (see
+		// atomicfile.WriteDir); a run name never starts with a dot.
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		if _, err := os.Stat(work.RunConfig(e.Name())); err != nil {
