@@ -61,3 +61,26 @@ func BenchmarkScan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkScanInt8 is BenchmarkScan's DotPanels case on int8 panels: the
+// first pass of search's int8 index, a quarter of the bytes per row.
+func BenchmarkScanInt8(b *testing.B) {
+	for _, dim := range []int{128, 512} {
+		const n = 4096
+		rng := rand.New(rand.NewPCG(1, 2))
+		q := Normalized(randVec(rng, dim))
+		panels := make([]int8, Int8PanelLen(n, dim))
+		for i := range n {
+			QuantizeRow(panels, i, Normalized(randVec(rng, dim)))
+		}
+		qb := make([]uint8, int8Dim(dim)*PanelRows)
+		out := make([]int32, PanelLen(n, 1))
+		b.Run(fmt.Sprintf("dim=%d", dim), func(b *testing.B) {
+			for b.Loop() {
+				QuantizeQuery(qb, q)
+				DotPanelsInt8(qb, panels, out)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+		})
+	}
+}

@@ -9,3 +9,9 @@ func dot4(q, b0, b1, b2, b3 []float32) (d0, d1, d2, d3 float32) {
 }
 
 func dotPanels(qb, panels, out []float32) { dotPanelsGeneric(qb, panels, out) }
+
+func dotPanelsInt8(qb []uint8, panels []int8, out []int32) { dotPanelsInt8Generic(qb, panels, out) }
+
+func int8Distances(dst []float32, dots []int32, scale []float32, sum []int32, qscale float32) {
+	int8DistancesGeneric(dst, dots, scale, sum, qscale)
+}

@@ -1,0 +1,114 @@
+package vecmath
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestDotPanelsInt8 checks the dispatching and the portable kernel against
+// an int64 reference computed from the documented layout, over dims below,
+// at and past the 4-value group and the two-group unroll, and row counts
+// around the panel size; then checks that the dequantized score is close
+// to the float dot product.
+func TestDotPanelsInt8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	kernels := []struct {
+		name string
+		f    func(qb []uint8, panels []int8, out []int32)
+	}{{"DotPanelsInt8", DotPanelsInt8}, {"generic", dotPanelsInt8Generic}}
+	for _, k := range kernels {
+		for _, dim := range []int{1, 3, 4, 5, 7, 8, 9, 12, 31, 64, 128, 130, 512} {
+			for _, n := range []int{1, 7, 8, 9, 17} {
+				t.Run(fmt.Sprintf("%s/dim=%d/n=%d", k.name, dim, n), func(t *testing.T) {
+					q := Normalized(randVec(rng, dim))
+					rows := make([][]float32, n)
+					panels := make([]int8, Int8PanelLen(n, dim))
+					scales := make([]float32, n)
+					sums := make([]int32, n)
+					for i := range rows {
+						rows[i] = Normalized(randVec(rng, dim))
+						scales[i], sums[i] = QuantizeRow(panels, i, rows[i])
+					}
+					qb := make([]uint8, int8Dim(dim)*PanelRows)
+					qs := QuantizeQuery(qb, q)
+					out := make([]int32, PanelLen(n, 1))
+					for i := range out {
+						out[i] = math.MinInt32 // must be overwritten
+					}
+					k.f(qb, panels, out)
+					for i := range out {
+						var want int64 // from the layout, value by value
+						if i < n {
+							p := panels[i/PanelRows*PanelRows*int8Dim(dim):]
+							for j := range int8Dim(dim) {
+								at := (j/Int8Group)*PanelRows*Int8Group + (i%PanelRows)*Int8Group + j%Int8Group
+								want += int64(qb[at]) * int64(p[at])
+							}
+						}
+						if int64(out[i]) != want {
+							t.Fatalf("row %d: got %d, want %d", i, out[i], want)
+						}
+						if i >= n {
+							continue
+						}
+						approx := float64(qs) * float64(scales[i]) * float64(out[i]-QueryOffset*sums[i])
+						exact := float64(Dot(q, rows[i]))
+						// Per value the codes are off by at most half a
+						// step: |Δq|≤qs/2, |Δx|≤scale/2; with unit vectors
+						// the dot is off by at most (qs+scale)/2·√dim.
+						tol := (float64(qs) + float64(scales[i])) / 2 * math.Sqrt(float64(dim)) * 1.01
+						if math.Abs(approx-exact) > tol {
+							t.Errorf("row %d: int8 score %v, float %v, more than %.3g apart", i, approx, exact, tol)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestQuantizeZero(t *testing.T) {
+	panels := make([]int8, Int8PanelLen(1, 3))
+	if s, sum := QuantizeRow(panels, 0, []float32{0, 0, 0}); s != 0 || sum != 0 {
+		t.Errorf("zero row: scale %v sum %v, want 0 0", s, sum)
+	}
+	qb := make([]uint8, 4*PanelRows)
+	if s := QuantizeQuery(qb, []float32{0, 0, 0}); s != 0 {
+		t.Errorf("zero query scale %v", s)
+	}
+	for i, b := range qb {
+		if b != QueryOffset {
+			t.Fatalf("zero query byte %d = %d, want %d", i, b, QueryOffset)
+		}
+	}
+}
+
+func TestDotPanelsInt8BadSizesPanic(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic")
+		}
+	}()
+	DotPanelsInt8(make([]uint8, 4*PanelRows), make([]int8, 4), make([]int32, PanelRows))
+}
+
+func TestInt8DistancesMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 7, 8, 9, 31, 64} {
+		dots, sum := make([]int32, n), make([]int32, n)
+		scale := make([]float32, n)
+		for i := range n {
+			dots[i], sum[i], scale[i] = rng.Int32N(2_000_000)-1_000_000, rng.Int32N(4000)-2000, rng.Float32()/100
+		}
+		got, want := make([]float32, n), make([]float32, n)
+		Int8Distances(got, dots, scale, sum, 0.003)
+		int8DistancesGeneric(want, dots, scale, sum, 0.003)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Errorf("n=%d row %d: %v, generic %v", n, i, got[i], want[i])
+			}
+		}
+	}
+}
