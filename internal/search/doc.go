@@ -1,18 +1,25 @@
-// Package search is the in-memory nearest-neighbour index: L2-normalised
-// vectors with movie ids, exact cosine scoring and a bounded top-k heap
-// (the idea of bleve search/collector/topn.go: keep only the k best seen so
-// far, so a query costs O(n log k) and allocates O(k)).
+// Package search is the nearest-neighbour index: L2-normalised vectors
+// with movie ids, cosine scoring and a bounded top-k heap (the idea of
+// bleve search/collector/topn.go: keep only the k best seen so far, so a
+// query costs O(n log k) and allocates O(k)).
 //
-// Vectors are stored in vecmath's panel layout and scored eight at a time
-// with vecmath.DotPanels; a search allocates only its result (per-query
-// buffers come from a sync.Pool) and runs on the caller's goroutine unless
-// the index holds at least 20,000 vectors.
+// Three kinds answer the same Searcher interface:
+//   - Index, exact: vectors in vecmath's panel layout scored eight at a
+//     time with vecmath.DotPanels. A search allocates only its result
+//     (per-query buffers come from a sync.Pool) and runs on the caller's
+//     goroutine unless the index holds at least 20,000 vectors.
+//     SearchBatch scores several queries in one pass over memory, block by
+//     block, and Batcher gathers concurrent queries into such passes.
+//   - Int8Index: an int8 copy of an Index scanned first, its best
+//     candidates rescored with the Index's float32 kernel (the same hits
+//     as the Index whenever the true ones are among the candidates).
+//   - HNSW: an approximate graph index for catalogues too large to scan.
 //
-// It owns scoring and ranking only; encoders, heads and HTTP are the
-// callers' business. Hits carry Distance = 1 - cosine similarity, nearest
-// first, and equal distances are ordered by insertion index so results are
-// deterministic.
+// Build makes one by kind name. It owns scoring and ranking only;
+// encoders, heads and HTTP are the callers' business. Hits carry Distance
+// = 1 - cosine similarity, nearest first, and equal distances are ordered
+// by insertion index so results are deterministic.
 //
-// An Index is safe for concurrent Search and Rank calls once it is built;
-// Add must not run concurrently with anything else.
+// Every kind is safe for concurrent Search once it is built; Index.Add
+// must not run concurrently with anything else.
 package search
