@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/search"
 	"github.com/reelmatch/reelmatch/internal/searchbench"
 )
@@ -40,7 +41,7 @@ type BenchSearchOptions struct {
 	Index       string
 	Concurrency int
 	K           int
-	Seed        uint64
+	Seed        int64
 	Queries     int
 	HNSW        search.HNSWOptions
 }
@@ -94,31 +95,28 @@ within one run, and note the load (uptime).` + exitCodesHelp,
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&opts.N, "n", 100_000, "number of vectors")
-	f.IntVar(&opts.Dim, "dim", 128, "values per vector")
+	intFlag(f, &opts.N, "n", 100_000, searchbench.NRange, "number of vectors")
+	intFlag(f, &opts.Dim, "dim", 128, searchbench.DimRange, "values per vector")
 	f.StringVar(&opts.Index, "index", search.KindExact, "index kind: "+strings.Join(search.Kinds, ", ")+" (table: all unless given)")
-	f.IntVar(&opts.Concurrency, "concurrency", 1, "queries in flight at once (table: 1 and 32 unless given)")
-	f.IntVarP(&opts.K, "k", "k", 10, "hits per query")
-	f.Uint64Var(&opts.Seed, "seed", 1, "seed of the vectors and queries")
-	f.IntVar(&opts.Queries, "queries", 200, "number of timed queries")
+	intFlag(f, &opts.Concurrency, "concurrency", 1, searchbench.ConcurrencyRange, "queries in flight at once (table: 1 and 32 unless given)")
+	intFlagP(f, &opts.K, "k", "k", 10, searchbench.KRange, "hits per query")
+	int64Flag(f, &opts.Seed, "seed", 1, bound.AnyInt64, "seed of the vectors and queries")
+	intFlag(f, &opts.Queries, "queries", 200, searchbench.QueriesRange, "number of timed queries")
 	def := search.DefaultHNSWOptions()
 	opts.HNSW.Seed = def.Seed
-	f.IntVar(&opts.HNSW.M, "hnsw-m", def.M, "hnsw: links per node (2·M on layer 0)")
-	f.IntVar(&opts.HNSW.EfConstruction, "hnsw-ef-construction", def.EfConstruction, "hnsw: candidate list while building")
-	f.IntVar(&opts.HNSW.EfSearch, "hnsw-ef-search", def.EfSearch, "hnsw: candidate list while searching")
+	intFlag(f, &opts.HNSW.M, "hnsw-m", def.M, search.HNSWMRange, "hnsw: links per node (2·M on layer 0)")
+	intFlag(f, &opts.HNSW.EfConstruction, "hnsw-ef-construction", def.EfConstruction, search.HNSWEfRange, "hnsw: candidate list while building")
+	intFlag(f, &opts.HNSW.EfSearch, "hnsw-ef-search", def.EfSearch, search.HNSWEfRange, "hnsw: candidate list while searching")
 	return cmd
 }
 
 func (o BenchSearchOptions) caseOptions() searchbench.Options {
-	return searchbench.Options{N: o.N, Dim: o.Dim, Index: o.Index, Concurrency: o.Concurrency, K: o.K, Seed: o.Seed, Queries: o.Queries, HNSW: o.HNSW}
+	return searchbench.Options{N: o.N, Dim: o.Dim, Index: o.Index, Concurrency: o.Concurrency, K: o.K, Seed: uint64(o.Seed), Queries: o.Queries, HNSW: o.HNSW}
 }
 
 func runBenchSearch(ctx context.Context, opts BenchSearchOptions, indexGiven, concGiven bool, g *globalOptions) error {
 	if err := opts.caseOptions().Check(); err != nil {
 		return usagef("bench search: %v", err)
-	}
-	if opts.K > opts.N {
-		return usagef("bench search: --k must be at most --n (%d), got %d", opts.N, opts.K)
 	}
 	if g.JSON {
 		res, note, err := searchbench.Run(ctx, opts.caseOptions())
@@ -165,7 +163,7 @@ func benchChild(ctx context.Context, exe string, o BenchSearchOptions, g *global
 	args := []string{"bench", "search", "--json", "--quiet",
 		"--n", strconv.Itoa(o.N), "--dim", strconv.Itoa(o.Dim), "--index", o.Index,
 		"--concurrency", strconv.Itoa(o.Concurrency), "--k", strconv.Itoa(o.K),
-		"--seed", strconv.FormatUint(o.Seed, 10), "--queries", strconv.Itoa(o.Queries),
+		"--seed", strconv.FormatInt(o.Seed, 10), "--queries", strconv.Itoa(o.Queries),
 		"--hnsw-m", strconv.Itoa(o.HNSW.M), "--hnsw-ef-construction", strconv.Itoa(o.HNSW.EfConstruction),
 		"--hnsw-ef-search", strconv.Itoa(o.HNSW.EfSearch)}
 	cmd := exec.CommandContext(ctx, exe, args...)

@@ -16,19 +16,20 @@ func TestBenchSearchFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"n zero", []string{"--n", "0"}, "--n must be in 1..10000000, got 0"},
-		{"n negative", []string{"--n", "-5"}, "--n must be"},
-		{"n too large", []string{"--n", "20000000"}, "--n must be"},
-		{"dim zero", []string{"--dim", "0"}, "--dim must be in 1..4096, got 0"},
-		{"dim too large", []string{"--dim", "5000"}, "--dim must be"},
+		{"n zero", []string{"--n", "0"}, `invalid argument "0" for "--n" flag: must be in [1, 10000000], got 0`},
+		{"n negative", []string{"--n", "-5"}, `"--n" flag: must be in [1, 10000000], got -5`},
+		{"n too large", []string{"--n", "20000000"}, `"--n" flag: must be in [1, 10000000], got 20000000`},
+		{"dim zero", []string{"--dim", "0"}, `"--dim" flag: must be in [1, 4096], got 0`},
+		{"dim too large", []string{"--dim", "5000"}, `"--dim" flag: must be in [1, 4096], got 5000`},
 		{"n times dim", []string{"--n", "10000000", "--dim", "200"}, "--n times --dim must be at most"},
-		{"concurrency zero", []string{"--concurrency", "0"}, "--concurrency must be in 1..1024, got 0"},
-		{"concurrency too large", []string{"--concurrency", "5000"}, "--concurrency must be"},
-		{"k zero", []string{"--k", "0"}, "--k must be in 1..1000, got 0"},
+		{"concurrency zero", []string{"--concurrency", "0"}, `"--concurrency" flag: must be in [1, 1024], got 0`},
+		{"concurrency too large", []string{"--concurrency", "5000"}, `"--concurrency" flag: must be in [1, 1024], got 5000`},
+		{"k zero", []string{"--k", "0"}, `--k" flag: must be in [1, 1000], got 0`},
 		{"k above n", []string{"--n", "5", "--k", "6"}, "--k must be at most --n (5), got 6"},
-		{"queries zero", []string{"--queries", "0"}, "--queries must be in 1..100000, got 0"},
+		{"queries zero", []string{"--queries", "0"}, `"--queries" flag: must be in [1, 100000], got 0`},
 		{"unknown index", []string{"--index", "ivf"}, `--index must be one of exact, int8, hnsw, got "ivf"`},
 		{"not a number", []string{"--n", "ten"}, `invalid argument "ten" for "--n"`},
+		{"hnsw m", []string{"--hnsw-m", "1"}, `"--hnsw-m" flag: must be in [2, 256], got 1`},
 		{"stray argument", []string{"extra"}, "search takes no arguments"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

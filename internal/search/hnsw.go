@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
@@ -76,16 +77,25 @@ func DefaultHNSWOptions() HNSWOptions {
 	return HNSWOptions{M: 16, EfConstruction: 100, EfSearch: 400, Seed: 1}
 }
 
+// Ranges of the HNSW parameters.
+var (
+	// HNSWMRange: layer-0 link counts must fit a uint16 (2·M).
+	HNSWMRange  = bound.Int{Min: 2, Max: 256}
+	HNSWEfRange = bound.Int{Min: 1, Max: 10_000}
+)
+
 // Check reports a parameter out of range, naming bench's flag for it.
 func (o HNSWOptions) Check() error {
-	switch {
-	case o.M < 2 || o.M > 256:
-		return fmt.Errorf("--hnsw-m must be in 2..256, got %d", o.M)
-	case o.EfConstruction < 1 || o.EfConstruction > 10_000:
-		return fmt.Errorf("--hnsw-ef-construction must be in 1..10000, got %d", o.EfConstruction)
-	case o.EfSearch < 1 || o.EfSearch > 10_000:
-		return fmt.Errorf("--hnsw-ef-search must be in 1..10000, got %d", o.EfSearch)
-	case o.Workers < 0:
+	for _, c := range []struct {
+		flag string
+		r    bound.Int
+		v    int
+	}{{"hnsw-m", HNSWMRange, o.M}, {"hnsw-ef-construction", HNSWEfRange, o.EfConstruction}, {"hnsw-ef-search", HNSWEfRange, o.EfSearch}} {
+		if err := c.r.Check(c.v); err != nil {
+			return fmt.Errorf("--%s %w", c.flag, err)
+		}
+	}
+	if o.Workers < 0 {
 		return fmt.Errorf("hnsw workers must be at least 0, got %d", o.Workers)
 	}
 	return nil

@@ -121,8 +121,8 @@ func TestHNSWErrorsAndEdges(t *testing.T) {
 		{"duplicate id", []reel.MovieID{"a", "a"}, [][]float32{{1, 0}, {0, 1}}, o, `add "a": id already in the index`},
 		{"ragged", []reel.MovieID{"a", "b"}, [][]float32{{1, 0}, {0, 1, 2}}, o, "vector dimension mismatch"},
 		{"NaN", []reel.MovieID{"a"}, [][]float32{{nan, 0}}, o, "NaN or Inf"},
-		{"M", nil, nil, HNSWOptions{M: 1, EfConstruction: 1, EfSearch: 1}, "--hnsw-m must be in 2..256, got 1"},
-		{"efSearch", nil, nil, HNSWOptions{M: 4, EfConstruction: 1, EfSearch: 0}, "--hnsw-ef-search must be in 1..10000, got 0"},
+		{"M", nil, nil, HNSWOptions{M: 1, EfConstruction: 1, EfSearch: 1}, "--hnsw-m must be in [2, 256], got 1"},
+		{"efSearch", nil, nil, HNSWOptions{M: 4, EfConstruction: 1, EfSearch: 0}, "--hnsw-ef-search must be in [1, 10000], got 0"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := NewHNSW(tt.ids, tt.vecs, tt.o)

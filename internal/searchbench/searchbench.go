@@ -16,20 +16,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/search"
 )
 
-// Limits of a case, checked by Options.Check: the source vectors alone
-// take 4·n·dim bytes, and MaxValues keeps them under 4 GiB.
-const (
-	MaxN           = 10_000_000
-	MaxDim         = 4096
-	MaxValues      = 1 << 30
-	MaxConcurrency = 1024
-	MaxK           = 1000
-	MaxQueries     = 100_000
+// Ranges of a case's settings (bench search's flags). The source vectors
+// alone take 4·n·dim bytes, and MaxValues keeps them under 4 GiB.
+var (
+	NRange           = bound.Int{Min: 1, Max: 10_000_000}
+	DimRange         = bound.Int{Min: 1, Max: 4096}
+	ConcurrencyRange = bound.Int{Min: 1, Max: 1024}
+	KRange           = bound.Int{Min: 1, Max: 1000}
+	QueriesRange     = bound.Int{Min: 1, Max: 100_000}
 )
+
+// MaxValues bounds n·dim.
+const MaxValues = 1 << 30
 
 // Options is one case: n vectors of dim values, an index kind, and
 // Queries queries for K hits from Concurrency clients at once.
@@ -46,19 +49,20 @@ type Options struct {
 
 // Check validates every field, naming the flag at fault.
 func (o Options) Check() error {
-	switch {
-	case o.N < 1 || o.N > MaxN:
-		return fmt.Errorf("--n must be in 1..%d, got %d", MaxN, o.N)
-	case o.Dim < 1 || o.Dim > MaxDim:
-		return fmt.Errorf("--dim must be in 1..%d, got %d", MaxDim, o.Dim)
-	case int64(o.N)*int64(o.Dim) > MaxValues:
-		return fmt.Errorf("--n times --dim must be at most %d (%d GiB of float32), got %d", MaxValues, MaxValues*4>>30, int64(o.N)*int64(o.Dim))
-	case o.Concurrency < 1 || o.Concurrency > MaxConcurrency:
-		return fmt.Errorf("--concurrency must be in 1..%d, got %d", MaxConcurrency, o.Concurrency)
-	case o.K < 1 || o.K > MaxK:
-		return fmt.Errorf("--k must be in 1..%d, got %d", MaxK, o.K)
-	case o.Queries < 1 || o.Queries > MaxQueries:
-		return fmt.Errorf("--queries must be in 1..%d, got %d", MaxQueries, o.Queries)
+	for _, c := range []struct {
+		flag string
+		r    bound.Int
+		v    int
+	}{{"n", NRange, o.N}, {"dim", DimRange, o.Dim}, {"concurrency", ConcurrencyRange, o.Concurrency}, {"k", KRange, o.K}, {"queries", QueriesRange, o.Queries}} {
+		if err := c.r.Check(c.v); err != nil {
+			return fmt.Errorf("--%s %w", c.flag, err)
+		}
+	}
+	if v := int64(o.N) * int64(o.Dim); v > MaxValues {
+		return fmt.Errorf("--n times --dim must be at most %d (%d GiB of float32 vectors), got %d", MaxValues, MaxValues*4>>30, v)
+	}
+	if o.K > o.N {
+		return fmt.Errorf("--k must be at most --n (%d), got %d", o.N, o.K)
 	}
 	if err := search.CheckKind(o.Index); err != nil {
 		return err
