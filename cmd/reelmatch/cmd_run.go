@@ -236,6 +236,9 @@ func trainLine(r *TrainResult) string {
 	if r.Heads == heads.KindIdentity {
 		return fmt.Sprintf("identity heads (L2-normalise only) [%.1fs]", r.Seconds)
 	}
+	if heads.IsLinearKind(r.Heads) {
+		return fmt.Sprintf("%s [%.1fs]", linearLine(r), r.Seconds)
+	}
 	s := fmt.Sprintf("%d epochs on %d pairs, kept epoch %d", r.EpochsRun, r.TrainPairs, r.BestEpoch)
 	if r.AverageFrom > 0 {
 		s = fmt.Sprintf("%d epochs on %d pairs, kept the mean of epochs %d-%d", r.EpochsRun, r.TrainPairs, r.AverageFrom, r.BestEpoch)

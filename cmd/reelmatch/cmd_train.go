@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,8 +35,10 @@ type TrainOptions struct {
 	// Run names the run folder (WORK/runs/<Run>); empty means the
 	// encoder's main run.
 	Run string
-	// Heads is heads.KindMLP or heads.KindIdentity ("none").
-	Heads        string
+	// Heads is one of heads.Kinds.
+	Heads string
+	// Linear holds the settings of --heads linear|cca.
+	Linear       linearFlags
 	Config       heads.Config
 	ValFraction  float64
 	ShufflePairs bool
@@ -52,7 +55,8 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	d := heads.DefaultConfig()
 	o.Config = d
 	addRunNameFlag(f, &o.Run, "name of the run to write, a folder of WORK/runs (default: the encoder's name, its main run; e.g. builtin.linear)")
-	f.StringVar(&o.Heads, "heads", heads.KindMLP, "mlp (train projection heads) or none (only L2-normalise; encoders with a shared space)")
+	f.StringVar(&o.Heads, "heads", heads.KindMLP, "mlp (train projection heads), linear (ridge map) or cca (regularised CCA), both fitted in closed form, or none (only L2-normalise; encoders with a shared space)")
+	o.Linear.AddFlags(f)
 	intFlag(f, &o.Config.Epochs, "epochs", d.Epochs, heads.EpochsRange, "maximum epochs")
 	intFlag(f, &o.Config.BatchSize, "batch", d.BatchSize, heads.BatchSizeRange, "pairs per step (the last partial batch of an epoch is dropped)")
 	floatFlag(f, &o.Config.LR, "lr", d.LR, heads.LRRange, "Adam learning rate")
@@ -81,7 +85,8 @@ func newTrainCommand(g *globalOptions) *cobra.Command {
 			"[--hidden 256,256,256] [--embed-dim D] [--dropout p] [--input-dropout p] [--weight-decay w] " +
 			"[--temperature 0.07] [--learn-temperature] [--seed 1] [--val-fraction f] [--patience n] " +
 			"[--average-epochs n] [--precise-bn] " +
-			"[--shuffle-pairs] [--heads mlp|none]",
+			"[--shuffle-pairs] [--heads mlp|linear|cca|none] [--folds 5] [--ridge-lambda L,...] " +
+			"[--cca-shrink S,...] [--cca-dim D,...]",
 		Short: "Train the projection heads on cached features",
 		Long: `train fits two MLP projection heads (posters and intros) on the training
 split's cached features with CLIP's symmetric contrastive loss, Adam and a
@@ -102,6 +107,16 @@ report pick by default); name other runs of one encoder <encoder>.<what>,
 e.g. builtin.linear or builtin.shuffled, so they sit beside the main run.
 The same --seed and data give a byte-identical checkpoint.
 
+--heads linear and --heads cca are baselines fitted in closed form on every
+training pair: a ridge-regression map from poster to intro features, or
+regularised canonical correlation analysis (both on standardised features).
+Their regularisation (--ridge-lambda; --cca-shrink x --cca-dim) is chosen
+by --folds-fold cross-validation inside the training split (folds by movie,
+from --seed): the setting with the best mean rank percentile over the
+folds is refitted on all training pairs. The checkpoint has the MLP heads'
+tensor names with no hidden layers, so eval, search, serve and report use
+it as they use the MLP. -v prints the whole grid.
+
 --heads none trains nothing and records heads that only L2-normalise, for
 encoders whose two towers already share a space (clip-vit-b32).
 --shuffle-pairs is a control: with the pairing broken, held-out retrieval
@@ -109,7 +124,8 @@ must fall to chance.
 
 Per-epoch lines go to stderr; stdout gets the summary, or with --json one
 object {"run","encoder","heads","run_dir","epochs_run","best_epoch",
-"average_from" (with --average-epochs),
+"average_from" (with --average-epochs), "linear" and "cv" (the chosen
+setting and the cross-validation grid, with --heads linear|cca),
 "stopped_early","train_pairs","val_pairs","validation","config","history",
 "seconds"}.
 
@@ -131,21 +147,23 @@ defaults for --work, --encoder and --run.` + exitCodesHelp,
 
 // TrainResult is what `train --json` prints.
 type TrainResult struct {
-	Run          string             `json:"run"`
-	Encoder      string             `json:"encoder"`
-	Heads        string             `json:"heads"`
-	RunDir       string             `json:"run_dir"`
-	EpochsRun    int                `json:"epochs_run"`
-	BestEpoch    int                `json:"best_epoch"`
-	AverageFrom  int                `json:"average_from,omitempty"`
-	StoppedEarly bool               `json:"stopped_early"`
-	TrainPairs   int                `json:"train_pairs"`
-	ValPairs     int                `json:"val_pairs"`
-	ShufflePairs bool               `json:"shuffle_pairs,omitempty"`
-	Validation   *heads.ValMetrics  `json:"validation,omitempty"`
-	Config       *heads.Config      `json:"config,omitempty"`
-	History      []heads.EpochStats `json:"history,omitempty"`
-	Seconds      float64            `json:"seconds"`
+	Run          string              `json:"run"`
+	Encoder      string              `json:"encoder"`
+	Heads        string              `json:"heads"`
+	RunDir       string              `json:"run_dir"`
+	EpochsRun    int                 `json:"epochs_run"`
+	BestEpoch    int                 `json:"best_epoch"`
+	AverageFrom  int                 `json:"average_from,omitempty"`
+	StoppedEarly bool                `json:"stopped_early"`
+	TrainPairs   int                 `json:"train_pairs"`
+	ValPairs     int                 `json:"val_pairs"`
+	ShufflePairs bool                `json:"shuffle_pairs,omitempty"`
+	Validation   *heads.ValMetrics   `json:"validation,omitempty"`
+	Linear       *heads.LinearConfig `json:"linear,omitempty"`
+	CV           *heads.CVReport     `json:"cv,omitempty"`
+	Config       *heads.Config       `json:"config,omitempty"`
+	History      []heads.EpochStats  `json:"history,omitempty"`
+	Seconds      float64             `json:"seconds"`
 }
 
 func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []string) error {
@@ -158,6 +176,10 @@ func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []stri
 	}
 	if res.Heads == heads.KindIdentity {
 		_, err = fmt.Fprintf(g.stdout, "%s: identity heads (L2-normalise only) recorded in %s\n", res.Run, res.RunDir)
+		return err
+	}
+	if heads.IsLinearKind(res.Heads) {
+		_, err = fmt.Fprintf(g.stdout, "%s: %s [%.1fs]\nheads and config.json in %s\n", res.Run, linearLine(res), res.Seconds, res.RunDir)
 		return err
 	}
 	var b strings.Builder
@@ -181,8 +203,13 @@ func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []stri
 
 // checkTrainOptions rejects flag values that cannot train (exit 2).
 func checkTrainOptions(o TrainOptions) error {
-	if o.Heads != heads.KindMLP && o.Heads != heads.KindIdentity {
-		return usagef("--heads must be %q or %q, got %q", heads.KindMLP, heads.KindIdentity, o.Heads)
+	if !slices.Contains(heads.Kinds, o.Heads) {
+		return usagef("--heads must be one of %s, got %q", strings.Join(heads.Kinds, ", "), o.Heads)
+	}
+	if heads.IsLinearKind(o.Heads) {
+		if err := o.Linear.check(o.Heads); err != nil {
+			return err
+		}
 	}
 	if o.Encoder == "" {
 		return usagef("--encoder is required")
@@ -255,6 +282,17 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 		settings.Heads = heads.KindIdentity
 		m.Settings = settings
 		if err := writeRun(runDir, m.Save); err != nil {
+			return nil, err
+		}
+		if err := removeTrainingRecord(work, runName); err != nil {
+			return nil, err
+		}
+		res.Seconds = time.Since(start).Seconds()
+		return res, nil
+	}
+
+	if heads.IsLinearKind(opts.Heads) {
+		if err := trainLinear(ctx, opts, g, work, img, txt, settings, res); err != nil {
 			return nil, err
 		}
 		res.Seconds = time.Since(start).Seconds()

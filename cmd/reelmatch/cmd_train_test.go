@@ -98,7 +98,7 @@ func TestTrainErrors(t *testing.T) {
 	}{
 		{"missing features", []string{"train", "--work", string(work), "--encoder", "builtin"}, exitFailure, "run `reelmatch embed` first"},
 		{"identity heads for builtin", []string{"train", "--work", shared, "--encoder", "builtin", "--heads", "none"}, exitFailure, "use --heads mlp"},
-		{"unknown heads", []string{"train", "--work", shared, "--heads", "linear"}, exitUsage, `--heads must be "mlp" or "none"`},
+		{"unknown heads", []string{"train", "--work", shared, "--heads", "ridge"}, exitUsage, `--heads must be one of mlp, linear, cca, none`},
 		{"bad val fraction", []string{"train", "--work", shared, "--val-fraction", "1"}, exitUsage, "--val-fraction"},
 		{"bad dropout", []string{"train", "--work", shared, "--dropout", "1.5"}, exitUsage, "dropout"},
 		{"zero epochs", []string{"train", "--work", shared, "--epochs", "0"}, exitUsage, "--epochs"},

@@ -1,7 +1,7 @@
 package main
 
 // Numeric flags. Every int and float flag of every command is registered
-// through intFlag, int64Flag, floatFlag or intsFlag with its allowed range
+// through intFlag, int64Flag, floatFlag, intsFlag or floatsFlag with its allowed range
 // (a bound.Int or bound.Float: declared by the package that owns the
 // setting, like heads.EpochsRange, or below for the flags only cmd knows).
 // pflag calls Set while it parses the command line, so NaN, ±Inf, a
@@ -97,6 +97,13 @@ func floatFlag(f *pflag.FlagSet, p *float64, name string, def float64, r bound.F
 func intsFlag(f *pflag.FlagSet, p *[]int, name string, def []int, elem, count bound.Int, usage string) *pflag.Flag {
 	*p = append([]int(nil), def...)
 	return addRanged(f, &intsValue{p: p, elem: elem, count: count}, name, "", usage)
+}
+
+// floatsFlag registers a comma-separated float list flag whose values must
+// each be in elem and whose length in count, with intsFlag's semantics.
+func floatsFlag(f *pflag.FlagSet, p *[]float64, name string, def []float64, elem bound.Float, count bound.Int, usage string) *pflag.Flag {
+	*p = append([]float64(nil), def...)
+	return addRanged(f, &floatsValue{p: p, elem: elem, count: count}, name, "", usage)
 }
 
 func addRanged(f *pflag.FlagSet, v rangedValue, name, short, usage string) *pflag.Flag {
@@ -202,6 +209,49 @@ func (v *intsValue) Set(s string) error {
 	}
 	*v.p, v.changed = list, true
 	return nil
+}
+
+type floatsValue struct {
+	p       *[]float64
+	elem    bound.Float
+	count   bound.Int
+	changed bool
+}
+
+func (v *floatsValue) Set(s string) error {
+	var list []float64
+	if s = strings.TrimSpace(s); s != "" {
+		for _, part := range strings.Split(s, ",") {
+			x, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+			if err != nil && !math.IsInf(x, 0) {
+				return fmt.Errorf("%q: each value must be a number %s", part, v.elem)
+			}
+			if err := v.elem.Check(x); err != nil {
+				return fmt.Errorf("each value %w", err)
+			}
+			list = append(list, x)
+		}
+	}
+	if v.changed {
+		list = append(append([]float64(nil), *v.p...), list...)
+	}
+	if err := v.count.Check(len(list)); err != nil {
+		return fmt.Errorf("the number of values %w", err)
+	}
+	*v.p, v.changed = list, true
+	return nil
+}
+
+func (v *floatsValue) String() string {
+	parts := make([]string, len(*v.p))
+	for i, x := range *v.p {
+		parts[i] = strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+func (v *floatsValue) Type() string { return "floats" }
+func (v *floatsValue) Range() string {
+	return fmt.Sprintf("%d to %d values, each %s", v.count.Min, v.count.Max, v.elem)
 }
 
 func (v *intsValue) String() string {

@@ -109,6 +109,13 @@ func badValues(v rangedValue) map[string]string {
 		out[strconv.FormatFloat(hi, 'g', -1, 64)] = v.r.String()
 		out["-1e300"] = v.r.String()
 		out["1e300"] = v.r.String()
+	case *floatsValue:
+		ok := strconv.FormatFloat((v.elem.Min+v.elem.Max)/2, 'g', -1, 64)
+		out[ok+",nan"] = "finite number " + v.elem.String()
+		out[ok+",x"] = "must be a number"
+		out["-1e300"] = v.elem.String()
+		out["1e300"] = v.elem.String()
+		out[strings.Repeat("0.5,", v.count.Max)+"0.5"] = v.count.String()
 	case *intsValue:
 		out["1,nan"] = "whole number"
 		out[strconv.Itoa(v.elem.Min-1)] = v.elem.String()

@@ -23,7 +23,19 @@ const (
 	// KindIdentity projects nothing and only L2-normalises, for encoders
 	// whose towers already share a space (CLIP).
 	KindIdentity = "none"
+	// KindLinear is a ridge-regression map from poster to intro features,
+	// fitted in closed form (head_linear.go): a baseline for the MLP.
+	KindLinear = "linear"
+	// KindCCA is regularised canonical correlation analysis, fitted in
+	// closed form (head_linear.go): a baseline for the MLP.
+	KindCCA = "cca"
 )
+
+// Kinds lists the head kinds `train --heads` accepts.
+var Kinds = []string{KindMLP, KindLinear, KindCCA, KindIdentity}
+
+// IsLinearKind reports whether kind is fitted in closed form by FitLinear.
+func IsLinearKind(kind string) bool { return kind == KindLinear || kind == KindCCA }
 
 // File names inside a run folder; they match internal/workdir.
 const (
@@ -42,9 +54,16 @@ type Settings struct {
 	// Run is the run's name (its folder under WORK/runs; the encoder's name
 	// for its main run).
 	Run string `json:"run,omitempty"`
-	// Heads is KindMLP or KindIdentity.
-	Heads  string `json:"heads"`
+	// Heads is one of Kinds.
+	Heads string `json:"heads"`
+	// Config is the architecture and, for KindMLP, the training recipe.
+	// Linear heads fill only the sizes (no hidden layers, EmbedDim the
+	// output size); their settings are in Linear.
 	Config Config `json:"config"`
+	// Linear is the chosen setting of a KindLinear or KindCCA head.
+	Linear *LinearConfig `json:"linear,omitempty"`
+	// CV is the cross-validation that chose it, when one ran.
+	CV *CVReport `json:"cv,omitempty"`
 	// Encoder and Fingerprint identify the features the heads were trained
 	// on (encoder name and feature cache fingerprint): a run's name alone
 	// is enough to load it.
@@ -258,7 +277,7 @@ func (m *Model) Save(runDir string) error {
 			return fmt.Errorf("remove stale heads %q: %w", weightsPath, err)
 		}
 	} else {
-		meta := map[string]string{"format": "pt", "heads": KindMLP}
+		meta := map[string]string{"format": "pt", "heads": m.Settings.Heads}
 		if err := safetensors.WriteFile(weightsPath, m.w.tensors(), meta); err != nil {
 			return fmt.Errorf("save heads: %w", err)
 		}
@@ -302,13 +321,24 @@ func Load(runDir string) (*Model, error) {
 		m := Identity()
 		m.Settings = s
 		return m, nil
-	case KindMLP:
+	case KindMLP, KindLinear, KindCCA:
 	default:
-		return nil, fmt.Errorf("head settings %q: unknown heads %q (want %q or %q)",
-			filepath.Join(runDir, SettingsFile), s.Heads, KindMLP, KindIdentity)
+		return nil, fmt.Errorf("head settings %q: unknown heads %q (want one of %v)",
+			filepath.Join(runDir, SettingsFile), s.Heads, Kinds)
 	}
 	if err := s.Config.validateShape(); err != nil {
 		return nil, fmt.Errorf("head settings %q: %w: run `reelmatch train` again", filepath.Join(runDir, SettingsFile), err)
+	}
+	if IsLinearKind(s.Heads) {
+		if s.Linear == nil {
+			return nil, fmt.Errorf("head settings %q: %s heads without their \"linear\" settings: run `reelmatch train` again", filepath.Join(runDir, SettingsFile), s.Heads)
+		}
+		if err := s.Linear.Validate(s.Heads); err != nil {
+			return nil, fmt.Errorf("head settings %q: %w: run `reelmatch train` again", filepath.Join(runDir, SettingsFile), err)
+		}
+		if len(s.Config.Hidden) != 0 {
+			return nil, fmt.Errorf("head settings %q: %s heads have no hidden layers, the file lists %d: run `reelmatch train` again", filepath.Join(runDir, SettingsFile), s.Heads, len(s.Config.Hidden))
+		}
 	}
 	path := filepath.Join(runDir, WeightsFile)
 	f, err := safetensors.ReadFile(path)

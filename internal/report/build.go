@@ -187,7 +187,11 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 	}
 	st := space.Heads.Settings
 	settings := map[string]string{"encoder": space.Encoder, "heads": st.Heads}
-	if !space.Heads.IsIdentity() {
+	if l, cv := st.Linear, st.CV; l != nil && cv != nil && cv.Chosen < len(cv.Grid) {
+		p := cv.Grid[cv.Chosen]
+		settings["heads config"] = fmt.Sprintf("%s, chosen among %d by %d-fold cross-validation on the %d training pairs (mean rank pct %.3f ± %.3f over folds)",
+			l, len(cv.Grid), cv.Folds, cv.Pairs, p.Mean.Mean, p.Mean.SD)
+	} else if !space.Heads.IsIdentity() {
 		cfg, _ := json.Marshal(st.Config)
 		settings["heads config"] = string(cfg)
 		settings["training"] = fmt.Sprintf("%d train pairs, %d validation pairs, %d epochs run, best epoch %d", st.TrainPairs, st.ValPairs, st.EpochsRun, st.BestEpoch)

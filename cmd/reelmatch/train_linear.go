@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/workdir"
+)
+
+// linearFlags are train's settings for the closed-form heads
+// (`--heads linear|cca`).
+type linearFlags struct {
+	Folds   int
+	Lambdas []float64
+	Shrinks []float64
+	Dims    []int
+}
+
+// AddFlags registers --folds, --ridge-lambda, --cca-shrink and --cca-dim
+// with the default grid's values.
+func (o *linearFlags) AddFlags(f *pflag.FlagSet) {
+	lambdas := settingValues(heads.DefaultLinearGrid(heads.KindLinear), func(c heads.LinearConfig) float64 { return c.Lambda })
+	shrinks := settingValues(heads.DefaultLinearGrid(heads.KindCCA), func(c heads.LinearConfig) float64 { return c.Shrink })
+	dims := settingValues(heads.DefaultLinearGrid(heads.KindCCA), func(c heads.LinearConfig) int { return c.Dim })
+	intFlag(f, &o.Folds, "folds", heads.DefaultFolds, heads.FoldsRange, "--heads linear|cca: cross-validation folds over the training split (by movie) that choose the regularisation")
+	floatsFlag(f, &o.Lambdas, "ridge-lambda", lambdas, heads.LambdaRange, heads.GridLenRange, "--heads linear: ridge penalties to choose from, times the number of pairs (one value: no choice)")
+	floatsFlag(f, &o.Shrinks, "cca-shrink", shrinks, heads.ShrinkRange, heads.GridLenRange, "--heads cca: covariance shrinkages towards the identity to choose from")
+	intsFlag(f, &o.Dims, "cca-dim", dims, heads.CCADimRange, heads.GridLenRange, "--heads cca: numbers of canonical components to choose from")
+}
+
+// settingValues lists the distinct values of one field over a grid, in order.
+func settingValues[T comparable](grid []heads.LinearConfig, field func(heads.LinearConfig) T) []T {
+	var out []T
+	seen := map[T]bool{}
+	for _, c := range grid {
+		if v := field(c); !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// grid is the grid the flags describe for kind.
+func (o *linearFlags) grid(kind string) []heads.LinearConfig {
+	return heads.LinearGrid(kind, o.Lambdas, o.Shrinks, o.Dims)
+}
+
+// check rejects values the closed-form heads cannot use (exit 2).
+func (o *linearFlags) check(kind string) error {
+	if err := checkFlag("folds", heads.FoldsRange.Check(o.Folds)); err != nil {
+		return err
+	}
+	flag := map[string]string{heads.KindLinear: "--ridge-lambda", heads.KindCCA: "--cca-shrink and --cca-dim"}[kind]
+	grid := o.grid(kind)
+	if len(grid) == 0 {
+		return usagef("%s: give at least one value", flag)
+	}
+	for _, c := range grid {
+		if err := c.Validate(kind); err != nil {
+			return usagef("%s: %s", flag, strings.TrimPrefix(err.Error(), heads.ErrBadConfig.Error()+": "))
+		}
+	}
+	return nil
+}
+
+// trainLinear chooses a closed-form head's regularisation by k-fold
+// cross-validation over the training pairs img[i], txt[i] (folds by movie,
+// from --seed; every training pair is used, no validation slice), fits the
+// chosen setting on all of them and saves the run.
+func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work workdir.Dir, img, txt [][]float32, settings heads.Settings, res *TrainResult) error {
+	grid := opts.Linear.grid(opts.Heads)
+	g.logf("%s: choosing the %s head's setting among %d by %d-fold cross-validation on %d training pairs",
+		res.Run, opts.Heads, len(grid), opts.Linear.Folds, len(img))
+	rep, err := heads.SelectLinear(ctx, opts.Heads, img, txt, grid, opts.Linear.Folds, opts.Config.Seed)
+	if err != nil {
+		if errors.Is(err, heads.ErrNoPairs) {
+			return usagef("--folds: %v", err)
+		}
+		return err
+	}
+	if g.Verbose > 0 {
+		for i, p := range rep.Grid {
+			mark := ""
+			if i == rep.Chosen {
+				mark = "  <- chosen"
+			}
+			g.logf("  %-20s mean rank pct %.4f ± %.4f (poster->intro %.4f, intro->poster %.4f)%s",
+				p.Setting, p.Mean.Mean, p.Mean.SD, p.PosterToIntro.Mean, p.IntroToPoster.Mean, mark)
+		}
+	}
+	m, err := heads.FitLinear(opts.Heads, img, txt, rep.Grid[rep.Chosen].Setting)
+	if err != nil {
+		return err
+	}
+	settings.Heads = opts.Heads
+	settings.Config = m.Settings.Config
+	settings.Linear = m.Settings.Linear
+	settings.CV = rep
+	settings.TrainPairs = m.Settings.TrainPairs
+	settings.Config.Seed = opts.Config.Seed
+	m.Settings = settings
+	if err := m.Save(res.RunDir); err != nil {
+		return err
+	}
+	if err := removeTrainingRecord(work, res.Run); err != nil {
+		return err
+	}
+	res.TrainPairs = settings.TrainPairs
+	res.Linear, res.CV = settings.Linear, rep
+	return nil
+}
+
+// removeTrainingRecord deletes the history.json and loss.png an MLP run
+// left in a run folder that now holds heads trained without epochs, so
+// report does not show another model's loss curve.
+func removeTrainingRecord(work workdir.Dir, run string) error {
+	for _, p := range []string{work.History(run), work.LossPlot(run)} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// linearLine is the summary of a closed-form head, for train and run.
+func linearLine(r *TrainResult) string {
+	p := r.CV.Grid[r.CV.Chosen]
+	name := map[string]string{heads.KindLinear: "ridge map", heads.KindCCA: "regularised CCA"}[r.Heads]
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s) fitted on %d pairs; %s chosen among %d by %d-fold cross-validation on the training split: mean rank pct %.3f ± %.3f (poster->intro %.3f, intro->poster %.3f)",
+		r.Heads, name, r.TrainPairs, p.Setting, len(r.CV.Grid), r.CV.Folds, p.Mean.Mean, p.Mean.SD, p.PosterToIntro.Mean, p.IntroToPoster.Mean)
+	return b.String()
+}
