@@ -21,8 +21,9 @@ import (
 var ErrNotFound = errors.New("feature cache not found")
 
 // formatVersion is bumped when the file layout changes; a file of another
-// version is treated as absent by Lookup (its rows are all misses).
-const formatVersion = "1"
+// version cannot be loaded, so embed rebuilds it. Version 2 added the
+// checksum (safetensors.Seal) and the shard keys.
+const formatVersion = "2"
 
 // Metadata keys and tensor names of the safetensors file.
 const (
@@ -35,6 +36,8 @@ const (
 	keyIDs         = "ids"
 	keyPosterHash  = "poster_sha256"
 	keyTextHash    = "text_sha256"
+	keyShard       = "shard"
+	keyManifest    = "manifest_sha256"
 	tensorImage    = "image"
 	tensorText     = "text"
 )
@@ -60,6 +63,12 @@ type Features struct {
 	TextHashes   []string
 	Image        [][]float32 // [n][imageDim]
 	Text         [][]float32 // [n][textDim]
+	// Shard is "I/N" for a shard file (the I-th of N slices of a manifest,
+	// written by `embed --shard`), empty for a whole cache. Manifest is the
+	// digest of the manifest a shard was cut from, so shards of different
+	// manifests are not merged; a whole cache leaves it empty.
+	Shard    string
+	Manifest string
 }
 
 // Info is the header of a cache file, read without its vectors.
@@ -85,6 +94,10 @@ func Load(path string) (*Features, error) {
 	}
 	return f, nil
 }
+
+// ErrCorrupt is wrapped by Load when a cache's checksum does not match its
+// content or it holds NaN or ±Inf.
+var ErrCorrupt = errors.New("feature cache is damaged")
 
 func notFound(path string, err error) error {
 	return fmt.Errorf("%w: %q: run `reelmatch embed` first (%w)", ErrNotFound, path, err)
@@ -149,6 +162,7 @@ func fromFile(file *safetensors.File) (*Features, error) {
 			return nil, fmt.Errorf("metadata %q: %w", key, err)
 		}
 	}
+	f.Shard, f.Manifest = m[keyShard], m[keyManifest]
 	n := len(f.IDs)
 	if len(f.PosterHashes) != n || len(f.TextHashes) != n {
 		return nil, fmt.Errorf("%d ids but %d poster hashes and %d intro hashes", n, len(f.PosterHashes), len(f.TextHashes))
@@ -160,7 +174,28 @@ func fromFile(file *safetensors.File) (*Features, error) {
 	if f.Text, err = rows(file, tensorText, n); err != nil {
 		return nil, err
 	}
+	if err := file.Verify(); err != nil {
+		return nil, fmt.Errorf("%w: %w (it changed after embed wrote it)", ErrCorrupt, err)
+	}
+	var bad *safetensors.NonFiniteError
+	if err := file.CheckFinite(); errors.As(err, &bad) {
+		return nil, fmt.Errorf("%w: %s", ErrCorrupt, nonFinite(f, bad))
+	} else if err != nil {
+		return nil, err
+	}
 	return f, nil
+}
+
+// nonFinite names the movie whose row holds a NaN or ±Inf.
+func nonFinite(f *Features, e *safetensors.NonFiniteError) string {
+	what := "poster"
+	if e.Tensor == tensorText {
+		what = "intro"
+	}
+	if len(e.Index) == 2 && e.Index[0] < len(f.IDs) {
+		return fmt.Sprintf("the %s vector of movie %s (row %d) holds %v", what, f.IDs[e.Index[0]], e.Index[0], e.Value)
+	}
+	return e.Error()
 }
 
 func rows(file *safetensors.File, name string, n int) ([][]float32, error) {
@@ -195,6 +230,11 @@ func (f *Features) Save(path string) error {
 	if err != nil {
 		return fmt.Errorf("save feature cache %q: text rows: %w", path, err)
 	}
+	tensors := map[string]safetensors.Tensor{tensorImage: img, tensorText: txt}
+	var bad *safetensors.NonFiniteError
+	if errors.As((&safetensors.File{Tensors: tensors}).CheckFinite(), &bad) {
+		return fmt.Errorf("save feature cache %q: %s", path, nonFinite(f, bad))
+	}
 	meta := map[string]string{
 		keyFormat:      formatVersion,
 		keyEncoder:     f.Encoder,
@@ -206,8 +246,13 @@ func (f *Features) Save(path string) error {
 		keyPosterHash:  mustJSON(nonNil(f.PosterHashes)),
 		keyTextHash:    mustJSON(nonNil(f.TextHashes)),
 	}
-	tensors := map[string]safetensors.Tensor{tensorImage: img, tensorText: txt}
-	if err := safetensors.WriteFile(path, tensors, meta); err != nil {
+	if f.Shard != "" {
+		meta[keyShard] = f.Shard
+	}
+	if f.Manifest != "" {
+		meta[keyManifest] = f.Manifest
+	}
+	if err := safetensors.WriteFile(path, tensors, safetensors.Seal(tensors, meta)); err != nil {
 		return fmt.Errorf("save feature cache: %w", err)
 	}
 	return nil
@@ -262,13 +307,12 @@ func (f *Features) Rows(ids []reel.MovieID) (img, txt [][]float32, err error) {
 	return img, txt, nil
 }
 
-// Index finds reusable rows of a cache for one encoder fingerprint and
-// text-input setting. The zero Index (or one built from a nil or stale
-// cache) misses everything.
+// Index finds reusable rows by content: image rows by poster SHA-256, text
+// rows by TextHash. The zero Index (or one built from a nil or stale cache)
+// misses everything.
 type Index struct {
-	f     *Features
-	image map[string]int // poster SHA-256 -> row
-	text  map[string]int // text SHA-256 -> row
+	image map[string][]float32 // poster SHA-256 -> row
+	text  map[string][]float32 // text SHA-256 -> row
 }
 
 // Key says which cached rows are still valid: image rows made under
@@ -280,7 +324,7 @@ type Key struct {
 
 // Lookup indexes f's rows that are valid for k. f may be nil.
 func (f *Features) Lookup(k Key) *Index {
-	ix := &Index{f: f, image: map[string]int{}, text: map[string]int{}}
+	ix := &Index{}
 	if f == nil {
 		return ix
 	}
@@ -288,35 +332,48 @@ func (f *Features) Lookup(k Key) *Index {
 	textOK := f.TextFingerprint == k.TextFingerprint && f.TextInput == k.TextInput
 	for i := range f.IDs {
 		if imageOK {
-			ix.image[f.PosterHashes[i]] = i
+			ix.AddImage(f.PosterHashes[i], f.Image[i])
 		}
 		if textOK {
-			ix.text[f.TextHashes[i]] = i
+			ix.AddText(f.TextHashes[i], f.Text[i])
 		}
 	}
 	return ix
+}
+
+// AddImage records the image row of a poster with the given hash.
+func (ix *Index) AddImage(posterHash string, v []float32) {
+	if ix.image == nil {
+		ix.image = map[string][]float32{}
+	}
+	ix.image[posterHash] = v
+}
+
+// AddText records the text row of a text with the given TextHash.
+func (ix *Index) AddText(textHash string, v []float32) {
+	if ix.text == nil {
+		ix.text = map[string][]float32{}
+	}
+	ix.text[textHash] = v
 }
 
 // Image returns the cached image row for a poster with the given hash, if
 // any. Rows are addressed by content alone: two movies sharing a poster
 // file share its vector.
 func (ix *Index) Image(posterHash string) ([]float32, bool) {
-	i, ok := ix.image[posterHash]
-	if !ok {
-		return nil, false
-	}
-	return ix.f.Image[i], true
+	v, ok := ix.image[posterHash]
+	return v, ok
 }
 
 // Text returns the cached text row for a text with the given TextHash, if
 // any.
 func (ix *Index) Text(textHash string) ([]float32, bool) {
-	i, ok := ix.text[textHash]
-	if !ok {
-		return nil, false
-	}
-	return ix.f.Text[i], true
+	v, ok := ix.text[textHash]
+	return v, ok
 }
+
+// Len is the number of image and of text rows the index holds.
+func (ix *Index) Len() (images, texts int) { return len(ix.image), len(ix.text) }
 
 // TextHash is the content key of a text row: the hex SHA-256 of the text
 // as encoded (UTF-8).
