@@ -5,6 +5,8 @@
 //	WORK/manifest.json                       prepare: the kept movies (dataset.Manifest)
 //	WORK/features/<encoder>.safetensors      embed: cached features (embcache)
 //	WORK/features/<encoder>.state            embed: fitted encoder state (builtin TF-IDF/SVD)
+//	WORK/features/<encoder>.shard-I-of-N.safetensors  embed --shard I/N: one slice (embed --merge joins them)
+//	WORK/features/<encoder>[.shard-I-of-N].checkpoint  embed: rows of an unfinished run, removed when it ends
 //	WORK/runs/<run>/heads.safetensors        train: head weights
 //	WORK/runs/<run>/config.json              train: settings, encoder, head kind and fingerprints
 //	WORK/runs/<run>/history.json             train: per-epoch loss and validation metrics
@@ -21,9 +23,13 @@
 package workdir
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -37,6 +43,64 @@ func (d Dir) Manifest() string { return filepath.Join(string(d), "manifest.json"
 func (d Dir) Features(encoder string) string {
 	return filepath.Join(string(d), "features", safe(encoder)+".safetensors")
 }
+
+// FeatureShard is slice index of count of one encoder's feature cache.
+func (d Dir) FeatureShard(encoder string, index, count int) string {
+	return filepath.Join(string(d), "features", safe(encoder)+shardTag(index, count)+".safetensors")
+}
+
+// FeatureShardGlob is the shell pattern of one encoder's shard files, for
+// messages.
+func (d Dir) FeatureShardGlob(encoder string) string {
+	return filepath.Join(string(d), "features", safe(encoder)+".shard-*-of-*.safetensors")
+}
+
+// ShardFile is a shard file found by FeatureShards.
+type ShardFile struct {
+	Path         string
+	Index, Count int
+}
+
+// FeatureShards lists the shard files of one encoder in d, ordered by count
+// then index.
+func (d Dir) FeatureShards(encoder string) ([]ShardFile, error) {
+	prefix := safe(encoder) + ".shard-"
+	entries, err := os.ReadDir(filepath.Join(string(d), "features"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list shard files: %w", err)
+	}
+	var out []ShardFile
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		var i, n int
+		var tail string
+		// Sscanf stops at the first mismatch, so check the name it rebuilds.
+		if k, _ := fmt.Sscanf(rest, "%d-of-%d%s", &i, &n, &tail); k == 3 && tail == ".safetensors" &&
+			e.Name() == safe(encoder)+shardTag(i, n)+".safetensors" {
+			out = append(out, ShardFile{Path: filepath.Join(string(d), "features", e.Name()), Index: i, Count: n})
+		}
+	}
+	slices.SortFunc(out, func(a, b ShardFile) int { return cmp.Or(cmp.Compare(a.Count, b.Count), cmp.Compare(a.Index, b.Index)) })
+	return out, nil
+}
+
+// Checkpoint holds the rows of an unfinished embed of one encoder: of the
+// whole cache when count is 0, else of slice index of count.
+func (d Dir) Checkpoint(encoder string, index, count int) string {
+	tag := ""
+	if count > 0 {
+		tag = shardTag(index, count)
+	}
+	return filepath.Join(string(d), "features", safe(encoder)+tag+".checkpoint")
+}
+
+func shardTag(index, count int) string { return fmt.Sprintf(".shard-%d-of-%d", index, count) }
 
 // EncoderState is the fitted state of one encoder (for encoder.Fitter).
 func (d Dir) EncoderState(encoder string) string {
