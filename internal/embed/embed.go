@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io/fs"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
@@ -17,6 +19,8 @@ import (
 	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/progress"
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/safetensors"
+	"github.com/reelmatch/reelmatch/internal/shard"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -34,29 +38,62 @@ type Options struct {
 	// TextInput is "raw", "clean" or "" for the encoder's default (see
 	// ResolveTextInput). It must be what the encoder was built with.
 	TextInput string
+	// Shard selects one slice of the manifest (see internal/shard); Run then
+	// writes workdir.Dir.FeatureShard instead of the feature cache. The zero
+	// Shard embeds every movie.
+	Shard shard.Spec
 	// Progress controls the stderr bars.
 	Progress progress.Options
 }
 
-// Summary reports what Run did. Rates count computed rows only.
+func (o Options) withDefaults() Options {
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	return o
+}
+
+// Summary reports what Run or Merge did. Every movie's image row and text
+// row is either computed in this run or reused: taken from the file being
+// rewritten (the feature cache, or a shard file), from the feature cache
+// (for a shard), from the checkpoint an interrupted run left, or (Merge)
+// from the shard files. Rates count computed rows only.
 type Summary struct {
 	Encoder     string `json:"encoder"`
 	Fingerprint string `json:"fingerprint"`
 	TextInput   string `json:"text_input"`
-	// Features is the path of the feature cache.
+	// Shard is "I/N" for a shard run, else empty.
+	Shard string `json:"shard,omitempty"`
+	// Features is the path of the file written: the feature cache, or the
+	// shard file.
 	Features string `json:"features"`
-	Movies   int    `json:"movies"`
+	// Movies is the number of movies in the file: the whole manifest, or
+	// the shard's slice of it.
+	Movies int `json:"movies"`
 	// Computed counts movies with at least one row computed in this run,
-	// Reused those whose rows all came from the cache.
+	// Reused those whose rows were all reused (Computed + Reused = Movies).
 	Computed       int `json:"computed"`
 	Reused         int `json:"reused"`
 	ImagesComputed int `json:"images_computed"`
 	TextsComputed  int `json:"texts_computed"`
-	ImageDim       int `json:"image_dim"`
-	TextDim        int `json:"text_dim"`
+	// ImagesReused and TextsReused count reused rows (ImagesComputed +
+	// ImagesReused = Movies, and the same for texts).
+	ImagesReused int `json:"images_reused"`
+	TextsReused  int `json:"texts_reused"`
+	// ImagesResumed and TextsResumed count the reused rows that came from
+	// the checkpoint of an interrupted run.
+	ImagesResumed int `json:"images_resumed"`
+	TextsResumed  int `json:"texts_resumed"`
+	// Shards is the number of shard files Merge joined.
+	Shards   int `json:"shards,omitempty"`
+	ImageDim int `json:"image_dim"`
+	TextDim  int `json:"text_dim"`
 	// Fitted is true when the encoder state was fitted (not restored).
 	Fitted bool `json:"fitted"`
-	// Changed is false when the cache already held exactly these rows and
+	// Changed is false when the file already held exactly these rows and
 	// nothing was written.
 	Changed         bool    `json:"changed"`
 	Seconds         float64 `json:"seconds"`
@@ -66,83 +103,132 @@ type Summary struct {
 	TextsPerSecond  float64 `json:"texts_per_second"`
 }
 
-// Run embeds every movie of man with enc and writes the feature cache at
-// work.Features(enc.Name()), reusing valid cached rows. Movies missing
-// from the manifest are dropped from the cache. A poster that cannot be
-// decoded fails the run with an error naming the file.
-func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encoder.Encoder, opts Options) (*Summary, error) {
+// Run embeds the movies of man (all of them, or the slice opts.Shard
+// selects) with enc and writes the feature cache at work.Features, or the
+// shard file at work.FeatureShard, reusing valid rows. Movies missing from
+// the manifest are dropped. A poster that cannot be decoded fails the run
+// with an error naming the file.
+//
+// Computed rows are appended to a checkpoint (work.Checkpoint) batch by
+// batch, so a run stopped by kill -9, Ctrl-C or an error loses at most the
+// batches in flight: the next run reuses the checkpoint's rows, and removes
+// it once the file is saved. The file written is the same, byte for byte,
+// as an uninterrupted run's.
+func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encoder.Encoder, opts Options) (_ *Summary, err error) {
 	start := time.Now()
-	if opts.BatchSize <= 0 {
-		opts.BatchSize = DefaultBatchSize
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = runtime.NumCPU()
-	}
-	textInput, err := ResolveTextInput(enc, opts.TextInput)
+	opts = opts.withDefaults()
+	p, err := begin(ctx, work, man, enc, opts.TextInput)
 	if err != nil {
 		return nil, err
 	}
-	movies := man.Movies
-	texts := make([]string, len(movies))
-	textHashes := make([]string, len(movies))
-	var trainIDs []reel.MovieID
-	var trainTexts []string
-	for i, m := range movies {
-		texts[i] = MovieText(m, textInput)
-		textHashes[i] = embcache.TextHash(texts[i])
-		if m.Split == reel.SplitTrain {
-			trainIDs = append(trainIDs, m.ID)
-			trainTexts = append(trainTexts, texts[i])
+	sum := p.summary()
+	var movies []reel.Movie
+	var texts, textHashes []string
+	for i, m := range man.Movies {
+		if opts.Shard.Owns(m.ID) {
+			movies = append(movies, m)
+			texts = append(texts, p.texts[i])
+			textHashes = append(textHashes, p.textHashes[i])
 		}
 	}
-
-	sum := &Summary{Encoder: enc.Name(), TextInput: textInput, Features: work.Features(enc.Name()), Movies: len(movies)}
-	if f, ok := enc.(encoder.Fitter); ok {
-		if sum.Fitted, err = ensureFitted(ctx, work, enc, f, textInput, trainIDs, trainTexts); err != nil {
-			return nil, err
-		}
+	sum.Movies = len(movies)
+	name := enc.Name()
+	out := p.features(movies, textHashes)
+	var sources []source
+	if opts.Shard.IsZero() {
+		sum.Features = work.Features(name)
+	} else {
+		sum.Features = work.FeatureShard(name, opts.Shard.Index, opts.Shard.Count)
+		sum.Shard = opts.Shard.String()
+		out.Shard, out.Manifest = sum.Shard, p.manifest
 	}
-	sum.Fingerprint = enc.Fingerprint()
-	sum.ImageDim, sum.TextDim = enc.Image().Dim(), enc.Text().Dim()
-	key := towerKey(enc, textInput)
-
-	// A missing, unreadable or stale cache is a miss, not an error: it is
+	// A missing, unreadable or stale file is a miss, not an error: it is
 	// rebuilt.
 	old, _ := embcache.Load(sum.Features)
-	ix := old.Lookup(key)
-
-	out := &embcache.Features{
-		Encoder: enc.Name(), Fingerprint: sum.Fingerprint, TextInput: textInput,
-		ImageFingerprint: key.ImageFingerprint, TextFingerprint: key.TextFingerprint,
-		IDs:          make([]reel.MovieID, len(movies)),
-		PosterHashes: make([]string, len(movies)),
-		TextHashes:   textHashes,
-		Image:        make([][]float32, len(movies)),
-		Text:         make([][]float32, len(movies)),
+	sources = append(sources, source{ix: old.Lookup(p.key)})
+	if !opts.Shard.IsZero() {
+		// A shard reuses what the feature cache of WORK already holds
+		// (reading the whole cache costs its size in memory).
+		whole, _ := embcache.Load(work.Features(name))
+		sources = append(sources, source{ix: whole.Lookup(p.key)})
 	}
+
+	ckPath := work.Checkpoint(name, opts.Shard.Index, opts.Shard.Count)
+	var ck *embcache.Checkpoint
+	openCk := func() error {
+		ck, err = embcache.OpenCheckpoint(ckPath, p.checkpointHeader())
+		if errors.Is(err, embcache.ErrCheckpointBusy) {
+			return fmt.Errorf("another `reelmatch embed` of %s is running on %s (it holds %s): wait for it to finish", describe(name, opts.Shard), work, ckPath)
+		}
+		return err
+	}
+	if _, serr := os.Lstat(ckPath); serr == nil {
+		if err := openCk(); err != nil {
+			return nil, err
+		}
+		sources = append(sources, source{ix: ck.Rows(), resumed: true})
+	} else if !errors.Is(serr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("checkpoint: %w", serr)
+	}
+	defer func() {
+		if ck != nil && err != nil {
+			ck.Close() // keep the rows for the next run
+		}
+	}()
+
 	var imgMiss, txtMiss []int
 	for i, m := range movies {
-		out.IDs[i], out.PosterHashes[i] = m.ID, m.PosterHash
-		if v, ok := ix.Image(m.PosterHash); ok && m.PosterHash != "" && len(v) == sum.ImageDim {
+		if v, resumed, ok := lookup(sources, (*embcache.Index).Image, m.PosterHash, sum.ImageDim); ok && m.PosterHash != "" {
 			out.Image[i] = v
+			sum.ImagesReused++
+			if resumed {
+				sum.ImagesResumed++
+			}
 		} else {
 			imgMiss = append(imgMiss, i)
 		}
-		if v, ok := ix.Text(textHashes[i]); ok && len(v) == sum.TextDim {
+		if v, resumed, ok := lookup(sources, (*embcache.Index).Text, textHashes[i], sum.TextDim); ok {
 			out.Text[i] = v
+			sum.TextsReused++
+			if resumed {
+				sum.TextsResumed++
+			}
 		} else {
 			txtMiss = append(txtMiss, i)
 		}
 	}
+	if ck == nil && len(imgMiss)+len(txtMiss) > 0 {
+		if err := openCk(); err != nil {
+			return nil, err
+		}
+	}
+	keep := func(what string, dst [][]float32, hash func(i int) string, app func([]string, [][]float32) error) func([]int) error {
+		return func(rows []int) error {
+			hashes, vecs := make([]string, len(rows)), make([][]float32, len(rows))
+			for k, i := range rows {
+				if j := safetensors.FirstNonFinite(dst[i]); j >= 0 {
+					return fmt.Errorf("encoder %s returned %v in the %s vector of movie %s: the model or its input is broken", name, dst[i][j], what, movies[i].ID)
+				}
+				hashes[k], vecs[k] = hash(i), dst[i]
+			}
+			return app(hashes, vecs)
+		}
+	}
 
 	t0 := time.Now()
-	if err := encodeImages(ctx, enc.Image(), movies, imgMiss, out.Image, opts); err != nil {
-		return nil, err
+	if len(imgMiss) > 0 {
+		save := keep("poster", out.Image, func(i int) string { return movies[i].PosterHash }, ck.AppendImages)
+		if err := encodeImages(ctx, enc.Image(), movies, imgMiss, out.Image, opts, save); err != nil {
+			return nil, err
+		}
 	}
 	sum.ImageSeconds = time.Since(t0).Seconds()
 	t0 = time.Now()
-	if err := encodeTexts(ctx, enc.Text(), texts, txtMiss, out.Text, opts); err != nil {
-		return nil, err
+	if len(txtMiss) > 0 {
+		save := keep("intro", out.Text, func(i int) string { return textHashes[i] }, ck.AppendTexts)
+		if err := encodeTexts(ctx, enc.Text(), texts, txtMiss, out.Text, opts, save); err != nil {
+			return nil, err
+		}
 	}
 	sum.TextSeconds = time.Since(t0).Seconds()
 
@@ -166,6 +252,11 @@ func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encod
 			return nil, err
 		}
 	}
+	if ck != nil {
+		if err := ck.Remove(); err != nil {
+			return nil, err
+		}
+	}
 	sum.Seconds = time.Since(start).Seconds()
 	if sum.ImagesComputed > 0 && sum.ImageSeconds > 0 {
 		sum.ImagesPerSecond = float64(sum.ImagesComputed) / sum.ImageSeconds
@@ -174,6 +265,30 @@ func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encod
 		sum.TextsPerSecond = float64(sum.TextsComputed) / sum.TextSeconds
 	}
 	return sum, nil
+}
+
+// source is one place Run reuses rows from; resumed marks the checkpoint.
+type source struct {
+	ix      *embcache.Index
+	resumed bool
+}
+
+// lookup finds a row of the right length in the first source that has it.
+func lookup(sources []source, get func(*embcache.Index, string) ([]float32, bool), hash string, dim int) ([]float32, bool, bool) {
+	for _, s := range sources {
+		if v, ok := get(s.ix, hash); ok && len(v) == dim {
+			return v, s.resumed, true
+		}
+	}
+	return nil, false, false
+}
+
+// describe names what a run embeds, for messages.
+func describe(encoder string, s shard.Spec) string {
+	if s.IsZero() {
+		return encoder
+	}
+	return fmt.Sprintf("%s shard %s", encoder, s)
 }
 
 // TowerFingerprinter is an optional ability of an encoder: separate
@@ -198,7 +313,7 @@ func towerKey(enc encoder.Encoder, textInput string) embcache.Key {
 func sameRows(old, out *embcache.Features) bool {
 	return old != nil && old.Encoder == out.Encoder && old.Fingerprint == out.Fingerprint &&
 		old.ImageFingerprint == out.ImageFingerprint && old.TextFingerprint == out.TextFingerprint &&
-		old.TextInput == out.TextInput && slices.Equal(old.IDs, out.IDs) &&
+		old.TextInput == out.TextInput && old.Shard == out.Shard && old.Manifest == out.Manifest && slices.Equal(old.IDs, out.IDs) &&
 		slices.Equal(old.PosterHashes, out.PosterHashes) && slices.Equal(old.TextHashes, out.TextHashes)
 }
 
@@ -216,7 +331,9 @@ type imageBatch struct {
 // prepared inputs while keeping the workers busy during Encode.
 const lookahead = 2
 
-func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.Movie, miss []int, dst [][]float32, opts Options) error {
+// encodeImages computes the image rows of movies[miss] into dst; save is
+// called with the rows of each batch once they are in dst.
+func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.Movie, miss []int, dst [][]float32, opts Options, save func(rows []int) error) error {
 	if len(miss) == 0 {
 		return nil
 	}
@@ -289,6 +406,9 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 		if err := place(dst, b.rows, vecs, tower.Dim(), "poster"); err != nil {
 			return err
 		}
+		if err := save(b.rows); err != nil {
+			return err
+		}
 		bar.Add(len(b.rows))
 	}
 	return ctx.Err()
@@ -330,7 +450,9 @@ func place(dst [][]float32, rows []int, vecs [][]float32, dim int, what string) 
 	return nil
 }
 
-func encodeTexts(ctx context.Context, tower encoder.TextTower, texts []string, miss []int, dst [][]float32, opts Options) error {
+// encodeTexts computes the text rows of texts[miss] into dst; save is
+// called with the rows of each batch once they are in dst.
+func encodeTexts(ctx context.Context, tower encoder.TextTower, texts []string, miss []int, dst [][]float32, opts Options, save func(rows []int) error) error {
 	if len(miss) == 0 {
 		return nil
 	}
@@ -356,6 +478,9 @@ func encodeTexts(ctx context.Context, tower encoder.TextTower, texts []string, m
 			return fmt.Errorf("encode intros: %w", err)
 		}
 		if err := place(dst, rows, vecs, tower.Dim(), "intro"); err != nil {
+			return err
+		}
+		if err := save(rows); err != nil {
 			return err
 		}
 		bar.Add(len(rows))

@@ -109,6 +109,7 @@ func TestRunFitsOnTrainOnlyAndRerunIsNoOp(t *testing.T) {
 		t.Fatal(err)
 	}
 	want.Computed, want.Reused, want.ImagesComputed, want.TextsComputed, want.Fitted, want.Changed = 0, n, 0, 0, false, false
+	want.ImagesReused, want.TextsReused = n, n
 	if diff := cmp.Diff(want, *sum2, ignoreTimes); diff != "" {
 		t.Errorf("rerun summary (-want +got):\n%s", diff)
 	}
