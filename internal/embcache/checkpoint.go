@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/reelmatch/reelmatch/internal/safetensors"
+	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
 
 // A checkpoint is the append-only record of the rows an unfinished embed
@@ -168,7 +168,7 @@ func (c *Checkpoint) readRecord(r *bufio.Reader) (int64, error) {
 	for i := range vec {
 		vec[i] = math.Float32frombits(binary.LittleEndian.Uint32(body[2+int(pre[1])+4*i:]))
 	}
-	if safetensors.FirstNonFinite(vec) >= 0 {
+	if vecmath.FirstNonFinite(vec) >= 0 {
 		return 0, fmt.Errorf("record holds NaN or Inf")
 	}
 	if pre[0] == 'I' {

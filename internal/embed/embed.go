@@ -19,8 +19,8 @@ import (
 	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/progress"
 	"github.com/reelmatch/reelmatch/internal/reel"
-	"github.com/reelmatch/reelmatch/internal/safetensors"
 	"github.com/reelmatch/reelmatch/internal/shard"
+	"github.com/reelmatch/reelmatch/internal/vecmath"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -206,7 +206,7 @@ func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encod
 		return func(rows []int) error {
 			hashes, vecs := make([]string, len(rows)), make([][]float32, len(rows))
 			for k, i := range rows {
-				if j := safetensors.FirstNonFinite(dst[i]); j >= 0 {
+				if j := vecmath.FirstNonFinite(dst[i]); j >= 0 {
 					return fmt.Errorf("encoder %s returned %v in the %s vector of movie %s: the model or its input is broken", name, dst[i][j], what, movies[i].ID)
 				}
 				hashes[k], vecs[k] = hash(i), dst[i]

@@ -10,6 +10,8 @@ import (
 	"math"
 	"sort"
 	"strconv"
+
+	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
 
 // Integrity: a file this package writes can carry a checksum of its
@@ -136,21 +138,11 @@ func (e *NonFiniteError) Error() string {
 func (f *File) CheckFinite() error {
 	for _, name := range f.Names() {
 		t := f.Tensors[name]
-		if i := FirstNonFinite(t.F32); i >= 0 {
+		if i := vecmath.FirstNonFinite(t.F32); i >= 0 {
 			return &NonFiniteError{Tensor: name, Index: unravel(i, t.Shape), Value: t.F32[i]}
 		}
 	}
 	return nil
-}
-
-// FirstNonFinite returns the index of the first NaN or ±Inf in v, or -1.
-func FirstNonFinite(v []float32) int {
-	for i, x := range v {
-		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
-			return i
-		}
-	}
-	return -1
 }
 
 // unravel turns a flat row-major index into one index per dimension.
