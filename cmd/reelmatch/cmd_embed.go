@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -152,10 +153,21 @@ func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []stri
 	default:
 		resumed := ""
 		if sum.ImagesResumed+sum.TextsResumed > 0 {
-			resumed = fmt.Sprintf("; %d posters and %d intros from the interrupted run", sum.ImagesResumed, sum.TextsResumed)
+			resumed = fmt.Sprintf("; %d posters and %d intros resumed from the interrupted run", sum.ImagesResumed, sum.TextsResumed)
 		}
-		_, err = fmt.Fprintf(g.stdout, "%s: %d movies (%d computed, %d reused%s) in %.1fs: %.0f images/s, %.0f texts/s -> %s\n",
-			what, sum.Movies, sum.Computed, sum.Reused, resumed, sum.Seconds, sum.ImagesPerSecond, sum.TextsPerSecond, sum.Features)
+		var rates []string
+		if sum.ImagesComputed > 0 {
+			rates = append(rates, fmt.Sprintf("%.0f images/s", sum.ImagesPerSecond))
+		}
+		if sum.TextsComputed > 0 {
+			rates = append(rates, fmt.Sprintf("%.0f texts/s", sum.TextsPerSecond))
+		}
+		rate := ""
+		if len(rates) > 0 {
+			rate = ": " + strings.Join(rates, ", ")
+		}
+		_, err = fmt.Fprintf(g.stdout, "%s: %d movies (%d computed, %d reused%s) in %.1fs%s -> %s\n",
+			what, sum.Movies, sum.Computed, sum.Reused, resumed, sum.Seconds, rate, sum.Features)
 	}
 	return err
 }

@@ -215,15 +215,10 @@ func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encod
 		}
 	}
 
+	// Intros go first: they are the quick tower, so a run stopped during
+	// the posters has every intro in the checkpoint, and each poster done
+	// makes a whole movie the rerun reuses.
 	t0 := time.Now()
-	if len(imgMiss) > 0 {
-		save := keep("poster", out.Image, func(i int) string { return movies[i].PosterHash }, ck.AppendImages)
-		if err := encodeImages(ctx, enc.Image(), movies, imgMiss, out.Image, opts, save); err != nil {
-			return nil, err
-		}
-	}
-	sum.ImageSeconds = time.Since(t0).Seconds()
-	t0 = time.Now()
 	if len(txtMiss) > 0 {
 		save := keep("intro", out.Text, func(i int) string { return textHashes[i] }, ck.AppendTexts)
 		if err := encodeTexts(ctx, enc.Text(), texts, txtMiss, out.Text, opts, save); err != nil {
@@ -231,6 +226,14 @@ func Run(ctx context.Context, work workdir.Dir, man *dataset.Manifest, enc encod
 		}
 	}
 	sum.TextSeconds = time.Since(t0).Seconds()
+	t0 = time.Now()
+	if len(imgMiss) > 0 {
+		save := keep("poster", out.Image, func(i int) string { return movies[i].PosterHash }, ck.AppendImages)
+		if err := encodeImages(ctx, enc.Image(), movies, imgMiss, out.Image, opts, save); err != nil {
+			return nil, err
+		}
+	}
+	sum.ImageSeconds = time.Since(t0).Seconds()
 
 	sum.ImagesComputed, sum.TextsComputed = len(imgMiss), len(txtMiss)
 	computed := make([]bool, len(movies))

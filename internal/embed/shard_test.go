@@ -260,31 +260,45 @@ func TestMergeRefuses(t *testing.T) {
 	}
 }
 
-// stopAfter wraps an encoder so that its text tower cancels the run after
-// a number of text batches, as Ctrl-C or kill -9 would mid-run.
-type stopAfter struct {
+// faulty wraps an encoder to fail mid-run: it cancels the run once
+// stopAfter image batches are encoded (as Ctrl-C or kill -9 would), or puts
+// a NaN in text batch nanBatch.
+type faulty struct {
 	*reeltest.HashEncoder
-	cancel  context.CancelFunc
-	batches int
-	nan     bool // return NaN instead
+	cancel    context.CancelFunc
+	stopAfter int
+	nanBatch  int
 }
 
-func (s *stopAfter) Text() encoder.TextTower { return &stopText{s.HashEncoder.Text(), s} }
+func (f *faulty) Image() encoder.ImageTower { return &faultyImage{f.HashEncoder.Image(), f} }
+func (f *faulty) Text() encoder.TextTower   { return &faultyText{f.HashEncoder.Text(), f, 0} }
 
-type stopText struct {
-	encoder.TextTower
-	s *stopAfter
+type faultyImage struct {
+	encoder.ImageTower
+	f *faulty
 }
 
-func (t *stopText) Encode(ctx context.Context, texts []string) ([][]float32, error) {
-	out, err := t.TextTower.Encode(ctx, texts)
-	if t.s.batches--; t.s.batches < 0 {
-		if t.s.nan {
-			out[len(out)-1][2] = float32(math.NaN())
-			return out, err
+func (t *faultyImage) Encode(ctx context.Context, inputs [][]float32) ([][]float32, error) {
+	if t.f.cancel != nil {
+		if t.f.stopAfter == 0 {
+			t.f.cancel()
+			return nil, context.Canceled
 		}
-		t.s.cancel()
-		return nil, context.Canceled
+		t.f.stopAfter--
+	}
+	return t.ImageTower.Encode(ctx, inputs)
+}
+
+type faultyText struct {
+	encoder.TextTower
+	f       *faulty
+	batches int
+}
+
+func (t *faultyText) Encode(ctx context.Context, texts []string) ([][]float32, error) {
+	out, err := t.TextTower.Encode(ctx, texts)
+	if t.batches++; t.f.cancel == nil && t.batches-1 == t.f.nanBatch && err == nil {
+		out[len(out)-1][2] = float32(math.NaN())
 	}
 	return out, err
 }
@@ -306,7 +320,7 @@ func TestRunResumes(t *testing.T) {
 			w := copyWork(t, work)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, err = Run(ctx, w, man, &stopAfter{HashEncoder: &reeltest.HashEncoder{}, cancel: cancel, batches: 2}, Options{BatchSize: 4, Shard: spec})
+			_, err = Run(ctx, w, man, &faulty{HashEncoder: &reeltest.HashEncoder{}, cancel: cancel, stopAfter: 2}, Options{BatchSize: 4, Shard: spec})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("stopped run: %v, want context.Canceled", err)
 			}
@@ -319,13 +333,14 @@ func TestRunResumes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Every poster and two batches of intros were done.
-			if sum.ImagesResumed != sum.Movies || sum.TextsResumed != 8 || sum.ImagesComputed != 0 || sum.TextsComputed != sum.Movies-8 {
-				t.Errorf("resumed %d posters and %d intros, computed %d and %d; want %d, 8, 0, %d",
+			// Every intro and two batches of posters were done.
+			if sum.TextsResumed != sum.Movies || sum.ImagesResumed != 8 || sum.TextsComputed != 0 || sum.ImagesComputed != sum.Movies-8 {
+				t.Errorf("resumed %d posters and %d intros, computed %d and %d; want 8, %d, %d, 0",
 					sum.ImagesResumed, sum.TextsResumed, sum.ImagesComputed, sum.TextsComputed, sum.Movies, sum.Movies-8)
 			}
-			if sum.Reused != 8 || sum.Computed != sum.Movies-8 || enc.Prepared.Load() != 0 {
-				t.Errorf("reused %d movies, computed %d, prepared %d posters; want 8, %d, 0", sum.Reused, sum.Computed, enc.Prepared.Load(), sum.Movies-8)
+			if sum.Reused != 8 || sum.Computed != sum.Movies-8 || enc.Prepared.Load() != int64(sum.Movies-8) || enc.TextsEncoded.Load() != 0 {
+				t.Errorf("reused %d movies, computed %d, prepared %d posters, encoded %d intros; want 8, %d, %d, 0",
+					sum.Reused, sum.Computed, enc.Prepared.Load(), enc.TextsEncoded.Load(), sum.Movies-8, sum.Movies-8)
 			}
 			got, _ := os.ReadFile(sum.Features)
 			if !bytes.Equal(got, want) {
@@ -340,7 +355,7 @@ func TestRunResumes(t *testing.T) {
 
 func TestRunRefusesNonFiniteVectors(t *testing.T) {
 	work, man := prepareSynth(t, 12)
-	_, err := Run(context.Background(), work, man, &stopAfter{HashEncoder: &reeltest.HashEncoder{}, batches: 1, nan: true}, Options{BatchSize: 4})
+	_, err := Run(context.Background(), work, man, &faulty{HashEncoder: &reeltest.HashEncoder{}, nanBatch: 1}, Options{BatchSize: 4})
 	if err == nil || !strings.Contains(err.Error(), "returned NaN in the intro vector of movie") {
 		t.Fatalf("Run = %v, want an error naming the movie with a NaN intro vector", err)
 	}
@@ -352,8 +367,8 @@ func TestRunRefusesNonFiniteVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.ImagesResumed != sum.Movies || sum.TextsResumed != 4 {
-		t.Errorf("rerun resumed %d posters and %d intros, want %d and 4", sum.ImagesResumed, sum.TextsResumed, sum.Movies)
+	if sum.ImagesResumed != 0 || sum.TextsResumed != 4 {
+		t.Errorf("rerun resumed %d posters and %d intros, want 0 and 4", sum.ImagesResumed, sum.TextsResumed)
 	}
 }
 
