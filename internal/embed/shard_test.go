@@ -15,7 +15,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
-	"github.com/reelmatch/reelmatch/internal/reeltest"
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
 	"github.com/reelmatch/reelmatch/internal/shard"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -68,7 +68,7 @@ func TestShardsMergeByteIdentical(t *testing.T) {
 	ctx := context.Background()
 	const movies = 23
 	work, man := prepareSynth(t, movies)
-	for _, name := range []string{reeltest.HashEncoderName, builtin.Name} {
+	for _, name := range []string{encodertest.HashEncoderName, builtin.Name} {
 		single := copyWork(t, work)
 		if _, err := Run(ctx, single, man, newEncoder(t, name), Options{BatchSize: 5}); err != nil {
 			t.Fatal(err)
@@ -136,7 +136,7 @@ func TestShardsOnSharedWork(t *testing.T) {
 	work, man := prepareSynth(t, 20)
 	fitted := 0
 	for i := range 3 {
-		sum, err := Run(ctx, work, man, &reeltest.HashEncoder{}, Options{Shard: shard.Spec{Index: i, Count: 3}})
+		sum, err := Run(ctx, work, man, &encodertest.HashEncoder{}, Options{Shard: shard.Spec{Index: i, Count: 3}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func TestShardsOnSharedWork(t *testing.T) {
 	if fitted != 1 {
 		t.Errorf("%d shards fitted the state, want only the first", fitted)
 	}
-	enc := &reeltest.HashEncoder{}
+	enc := &encodertest.HashEncoder{}
 	sum, err := Run(ctx, work, man, enc, Options{Shard: shard.Spec{Index: 1, Count: 3}})
 	if err != nil {
 		t.Fatal(err)
@@ -155,11 +155,11 @@ func TestShardsOnSharedWork(t *testing.T) {
 	if sum.Changed || sum.Computed != 0 || enc.Prepared.Load() != 0 {
 		t.Errorf("rerun of shard 1/3: changed %v, computed %d, prepared %d; want nothing", sum.Changed, sum.Computed, enc.Prepared.Load())
 	}
-	if _, err := Merge(ctx, work, man, &reeltest.HashEncoder{}, Options{}); err != nil {
+	if _, err := Merge(ctx, work, man, &encodertest.HashEncoder{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	// Shards of a WORK that has the whole cache reuse its rows.
-	enc = &reeltest.HashEncoder{}
+	enc = &encodertest.HashEncoder{}
 	sum, err = Run(ctx, work, man, enc, Options{Shard: shard.Spec{Index: 0, Count: 2}})
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func TestMergeRefuses(t *testing.T) {
 			}
 		}
 	}
-	hash := func() encoder.Encoder { return &reeltest.HashEncoder{} }
+	hash := func() encoder.Encoder { return &encodertest.HashEncoder{} }
 	tests := []struct {
 		name    string
 		setup   func(t *testing.T, w workdir.Dir)
@@ -192,8 +192,8 @@ func TestMergeRefuses(t *testing.T) {
 		{"no shards", func(t *testing.T, w workdir.Dir) {}, []string{"no shard files", "fake-hash.shard-*-of-*.safetensors", "--shard I/N"}},
 		{"missing shards", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 4, hash, Options{})
-			os.Remove(w.FeatureShard(reeltest.HashEncoderName, 1, 4))
-			os.Remove(w.FeatureShard(reeltest.HashEncoderName, 3, 4))
+			os.Remove(w.FeatureShard(encodertest.HashEncoderName, 1, 4))
+			os.Remove(w.FeatureShard(encodertest.HashEncoderName, 3, 4))
 		}, []string{"missing shard 1/4, 3/4", "fake-hash.shard-1-of-4.safetensors", "--shard 1/4"}},
 		{"two splits", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 2, hash, Options{})
@@ -201,7 +201,7 @@ func TestMergeRefuses(t *testing.T) {
 		}, []string{"several splits", "2 of 2 shards of N = 2", "3 of 3 shards of N = 3"}},
 		{"renamed shard", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 2, hash, Options{})
-			copyFile(t, w.FeatureShard(reeltest.HashEncoderName, 0, 2), w.FeatureShard(reeltest.HashEncoderName, 1, 2))
+			copyFile(t, w.FeatureShard(encodertest.HashEncoderName, 0, 2), w.FeatureShard(encodertest.HashEncoderName, 1, 2))
 		}, []string{"fake-hash.shard-1-of-2.safetensors holds shard \"0/2\"", "--shard 1/2"}},
 		{"another manifest", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 2, hash, Options{})
@@ -219,22 +219,22 @@ func TestMergeRefuses(t *testing.T) {
 			if _, err := Run(ctx, other, &edited, hash(), Options{Shard: shard.Spec{Index: 1, Count: 2}}); err != nil {
 				t.Fatal(err)
 			}
-			copyFile(t, other.FeatureShard(reeltest.HashEncoderName, 1, 2), w.FeatureShard(reeltest.HashEncoderName, 1, 2))
+			copyFile(t, other.FeatureShard(encodertest.HashEncoderName, 1, 2), w.FeatureShard(encodertest.HashEncoderName, 1, 2))
 		}, []string{"fake-hash.shard-1-of-2.safetensors was cut from another manifest"}},
 		{"another model", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 2, hash, Options{})
 			other := copyWork(t, w)
-			if _, err := Run(ctx, other, man, &reeltest.HashEncoder{Salt: "v2"}, Options{Shard: shard.Spec{Index: 0, Count: 2}}); err != nil {
+			if _, err := Run(ctx, other, man, &encodertest.HashEncoder{Salt: "v2"}, Options{Shard: shard.Spec{Index: 0, Count: 2}}); err != nil {
 				t.Fatal(err)
 			}
-			copyFile(t, other.FeatureShard(reeltest.HashEncoderName, 0, 2), w.FeatureShard(reeltest.HashEncoderName, 0, 2))
+			copyFile(t, other.FeatureShard(encodertest.HashEncoderName, 0, 2), w.FeatureShard(encodertest.HashEncoderName, 0, 2))
 		}, []string{"shard-0-of-2.safetensors was embedded with another fake-hash fingerprint", "model files"}},
 		{"another text input", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 2, hash, Options{TextInput: TextClean})
 		}, []string{"has text input \"clean\", this merge \"raw\""}},
 		{"damaged shard", func(t *testing.T, w workdir.Dir) {
 			shardsOf(t, w, man, 2, hash, Options{})
-			path := w.FeatureShard(reeltest.HashEncoderName, 1, 2)
+			path := w.FeatureShard(encodertest.HashEncoderName, 1, 2)
 			b, _ := os.ReadFile(path)
 			b[len(b)-3] ^= 4
 			os.WriteFile(path, b, 0o644)
@@ -244,7 +244,7 @@ func TestMergeRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := copyWork(t, work)
 			tt.setup(t, w)
-			_, err := Merge(ctx, w, man, &reeltest.HashEncoder{}, Options{})
+			_, err := Merge(ctx, w, man, &encodertest.HashEncoder{}, Options{})
 			if !errors.Is(err, ErrShards) {
 				t.Fatalf("Merge = %v, want ErrShards", err)
 			}
@@ -253,7 +253,7 @@ func TestMergeRefuses(t *testing.T) {
 					t.Errorf("error %q does not contain %q", err, want)
 				}
 			}
-			if _, err := os.Stat(w.Features(reeltest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(w.Features(encodertest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("a refused merge wrote the cache (stat: %v)", err)
 			}
 		})
@@ -264,7 +264,7 @@ func TestMergeRefuses(t *testing.T) {
 // stopAfter image batches are encoded (as Ctrl-C or kill -9 would), or puts
 // a NaN in text batch nanBatch.
 type faulty struct {
-	*reeltest.HashEncoder
+	*encodertest.HashEncoder
 	cancel    context.CancelFunc
 	stopAfter int
 	nanBatch  int
@@ -311,7 +311,7 @@ func TestRunResumes(t *testing.T) {
 	for _, spec := range []shard.Spec{{}, {Index: 1, Count: 2}} {
 		t.Run("shard="+spec.String(), func(t *testing.T) {
 			ref := copyWork(t, work)
-			refSum, err := Run(context.Background(), ref, man, &reeltest.HashEncoder{}, Options{BatchSize: 4, Shard: spec})
+			refSum, err := Run(context.Background(), ref, man, &encodertest.HashEncoder{}, Options{BatchSize: 4, Shard: spec})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -320,15 +320,15 @@ func TestRunResumes(t *testing.T) {
 			w := copyWork(t, work)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, err = Run(ctx, w, man, &faulty{HashEncoder: &reeltest.HashEncoder{}, cancel: cancel, stopAfter: 2}, Options{BatchSize: 4, Shard: spec})
+			_, err = Run(ctx, w, man, &faulty{HashEncoder: &encodertest.HashEncoder{}, cancel: cancel, stopAfter: 2}, Options{BatchSize: 4, Shard: spec})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("stopped run: %v, want context.Canceled", err)
 			}
-			ck := w.Checkpoint(reeltest.HashEncoderName, spec.Index, spec.Count)
+			ck := w.Checkpoint(encodertest.HashEncoderName, spec.Index, spec.Count)
 			if _, err := os.Stat(ck); err != nil {
 				t.Fatalf("no checkpoint after the stop: %v", err)
 			}
-			enc := &reeltest.HashEncoder{}
+			enc := &encodertest.HashEncoder{}
 			sum, err := Run(context.Background(), w, man, enc, Options{BatchSize: 4, Shard: spec})
 			if err != nil {
 				t.Fatal(err)
@@ -355,15 +355,15 @@ func TestRunResumes(t *testing.T) {
 
 func TestRunRefusesNonFiniteVectors(t *testing.T) {
 	work, man := prepareSynth(t, 12)
-	_, err := Run(context.Background(), work, man, &faulty{HashEncoder: &reeltest.HashEncoder{}, nanBatch: 1}, Options{BatchSize: 4})
+	_, err := Run(context.Background(), work, man, &faulty{HashEncoder: &encodertest.HashEncoder{}, nanBatch: 1}, Options{BatchSize: 4})
 	if err == nil || !strings.Contains(err.Error(), "returned NaN in the intro vector of movie") {
 		t.Fatalf("Run = %v, want an error naming the movie with a NaN intro vector", err)
 	}
-	if _, err := os.Stat(work.Features(reeltest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(work.Features(encodertest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a cache was written (stat: %v)", err)
 	}
 	// The rows before the bad batch are kept for the rerun.
-	sum, err := Run(context.Background(), work, man, &reeltest.HashEncoder{}, Options{BatchSize: 4})
+	sum, err := Run(context.Background(), work, man, &encodertest.HashEncoder{}, Options{BatchSize: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func TestRunRefusesNonFiniteVectors(t *testing.T) {
 
 func TestRunBusyCheckpoint(t *testing.T) {
 	work, man := prepareSynth(t, 8)
-	enc := &reeltest.HashEncoder{}
+	enc := &encodertest.HashEncoder{}
 	p, err := begin(context.Background(), work, man, enc, "")
 	if err != nil {
 		t.Fatal(err)
@@ -384,7 +384,7 @@ func TestRunBusyCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	_, err = Run(context.Background(), work, man, &reeltest.HashEncoder{}, Options{})
+	_, err = Run(context.Background(), work, man, &encodertest.HashEncoder{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "another `reelmatch embed` of fake-hash is running") {
 		t.Fatalf("Run = %v, want an error saying another embed is running", err)
 	}
@@ -393,17 +393,17 @@ func TestRunBusyCheckpoint(t *testing.T) {
 func TestFit(t *testing.T) {
 	ctx := context.Background()
 	work, man := prepareSynth(t, 12)
-	sum, err := Fit(ctx, work, man, &reeltest.HashEncoder{}, "")
+	sum, err := Fit(ctx, work, man, &encodertest.HashEncoder{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum.Fitted || sum.State != work.EncoderState(reeltest.HashEncoderName) {
+	if !sum.Fitted || sum.State != work.EncoderState(encodertest.HashEncoderName) {
 		t.Errorf("first Fit: %+v, want fitted with the state path", sum)
 	}
-	if _, err := os.Stat(work.Features(reeltest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(work.Features(encodertest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("Fit embedded")
 	}
-	enc := &reeltest.HashEncoder{}
+	enc := &encodertest.HashEncoder{}
 	run, err := Run(ctx, work, man, enc, Options{Shard: shard.Spec{Index: 0, Count: 2}})
 	if err != nil {
 		t.Fatal(err)
