@@ -272,7 +272,8 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 		return nil, err
 	}
 	res := &TrainResult{Run: runName, Encoder: opts.Encoder, Heads: opts.Heads, RunDir: runDir}
-	settings := heads.Settings{Run: runName, Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput}
+	settings := heads.Settings{Run: runName, Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput,
+		TrainSplit: man.SplitFingerprint(reel.SplitTrain)}
 
 	if opts.Heads == heads.KindIdentity {
 		if err := checkSharedSpace(opts.Encoder, img, txt); err != nil {

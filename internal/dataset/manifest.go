@@ -2,6 +2,8 @@ package dataset
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -122,6 +124,21 @@ func (m *Manifest) Split(s reel.Split) []reel.Movie {
 		}
 	}
 	return out
+}
+
+// SplitFingerprint is the hex SHA-256 of one split's movies: each id with
+// its poster and intro hashes, in manifest order. A run records the
+// fingerprint of the training split it was fitted on, so an edited
+// train.txt or manifest after training is detected (the test split would
+// otherwise hold movies the heads were trained on).
+func (m *Manifest) SplitFingerprint(s reel.Split) string {
+	h := sha256.New()
+	for _, mv := range m.Movies {
+		if mv.Split == s {
+			fmt.Fprintf(h, "%q %s %s\n", mv.ID, mv.PosterHash, mv.IntroHash)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // ByID returns the movie with the given id.

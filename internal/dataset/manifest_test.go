@@ -128,3 +128,39 @@ func TestManifestByIDWithoutIndex(t *testing.T) {
 		t.Errorf("Split(test) = %v", got)
 	}
 }
+
+// TestSplitFingerprint checks the training split's fingerprint changes
+// with any change to which movies are in it or to their poster or intro,
+// and not with changes to the other split.
+func TestSplitFingerprint(t *testing.T) {
+	base := func() *Manifest {
+		return &Manifest{Version: ManifestVersion, Movies: []reel.Movie{
+			{ID: "1", Split: reel.SplitTrain, PosterHash: "p1", IntroHash: "i1"},
+			{ID: "2", Split: reel.SplitTrain, PosterHash: "p2", IntroHash: "i2"},
+			{ID: "3", Split: reel.SplitTest, PosterHash: "p3", IntroHash: "i3"},
+		}}
+	}
+	want := base().SplitFingerprint(reel.SplitTrain)
+	for _, tc := range []struct {
+		name string
+		edit func(m *Manifest)
+		same bool
+	}{
+		{"unchanged", func(*Manifest) {}, true},
+		{"test movie edited", func(m *Manifest) { m.Movies[2].IntroHash = "x" }, true},
+		{"test movie added", func(m *Manifest) {
+			m.Movies = append(m.Movies, reel.Movie{ID: "4", Split: reel.SplitTest})
+		}, true},
+		{"training movie moved to test", func(m *Manifest) { m.Movies[1].Split = reel.SplitTest }, false},
+		{"test movie moved to training", func(m *Manifest) { m.Movies[2].Split = reel.SplitTrain }, false},
+		{"training poster changed", func(m *Manifest) { m.Movies[0].PosterHash = "x" }, false},
+		{"training intro changed", func(m *Manifest) { m.Movies[0].IntroHash = "x" }, false},
+		{"training id changed", func(m *Manifest) { m.Movies[0].ID = "9" }, false},
+	} {
+		m := base()
+		tc.edit(m)
+		if got := m.SplitFingerprint(reel.SplitTrain); (got == want) != tc.same {
+			t.Errorf("%s: fingerprint equal %v, want %v", tc.name, got == want, tc.same)
+		}
+	}
+}

@@ -215,6 +215,9 @@ func Load(work workdir.Dir, run string) (*Space, error) {
 		return nil, err
 	}
 	encoder := cmp.Or(settings.Encoder, run)
+	if err := checkTrainSplit(work, run, settings, man); err != nil {
+		return nil, err
+	}
 	feats, err := embcache.Load(work.Features(encoder))
 	if err != nil {
 		return nil, err
@@ -235,6 +238,28 @@ func Load(work workdir.Dir, run string) (*Space, error) {
 	}
 	space.Run = run
 	return space, nil
+}
+
+// ErrSplitChanged is wrapped by Load when the manifest's training split is
+// not the one the run was trained on.
+var ErrSplitChanged = errors.New("stale run")
+
+// checkTrainSplit refuses a run whose heads were fitted on another training
+// split than the manifest holds now (train.txt edited and prepare rerun,
+// or the manifest edited): its test split could hold training movies.
+// Identity heads fitted nothing and pass.
+func checkTrainSplit(work workdir.Dir, run string, s heads.Settings, man *dataset.Manifest) error {
+	if s.Heads == heads.KindIdentity {
+		return nil
+	}
+	if s.TrainSplit == man.SplitFingerprint(reel.SplitTrain) {
+		return nil
+	}
+	what := "another training split than " + work.Manifest() + " holds now (train.txt or the manifest changed after training)"
+	if s.TrainSplit == "" {
+		what = "a training split it did not record (written by an older reelmatch)"
+	}
+	return fmt.Errorf("%w: run %s was trained on %s: rerun `reelmatch train --work %s --run %s`", ErrSplitChanged, run, what, work, run)
 }
 
 // Project builds a Space from loaded pieces; its Run is the encoder's main

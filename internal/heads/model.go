@@ -1,9 +1,13 @@
 package heads
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -47,6 +51,14 @@ const (
 // settings file.
 var ErrNoCheckpoint = errors.New("no trained heads")
 
+// ErrDamaged is wrapped by Load when the weights do not match the checksum
+// config.json recorded, or hold values no training produces.
+var ErrDamaged = errors.New("damaged heads")
+
+// maxWeightsFile bounds the heads file Load reads: twice what the largest
+// heads MaxTrainBytes lets train hold.
+const maxWeightsFile = 512 << 20
+
 // Settings is what config.json holds beside the weights: the head settings
 // and where the run came from. Train fills Config and the training counts;
 // the caller fills Encoder, Fingerprint and the data choices before Save.
@@ -85,6 +97,16 @@ type Settings struct {
 	AverageFrom int `json:"average_from,omitempty"`
 	// Validation is the kept weights' validation score, when there was one.
 	Validation *ValMetrics `json:"validation,omitempty"`
+	// HeadsSHA256 is the hex SHA-256 of heads.safetensors as Save wrote it
+	// (empty for identity heads): Load refuses a weights file that does not
+	// match, so flipped bytes, swapped rows or another run's file are
+	// caught.
+	HeadsSHA256 string `json:"heads_sha256,omitempty"`
+	// TrainSplit is the fingerprint of the training split the heads were
+	// fitted on (dataset.Manifest.SplitFingerprint), filled by the caller:
+	// readers refuse a manifest whose training split changed since, which
+	// would put training movies in the test split.
+	TrainSplit string `json:"train_split_sha256,omitempty"`
 }
 
 // Model is a pair of trained heads ready for inference (eval mode:
@@ -272,13 +294,20 @@ func normalizeInPlace(v []float32) {
 // stale weights.
 func (m *Model) Save(runDir string) error {
 	weightsPath := filepath.Join(runDir, WeightsFile)
+	m.Settings.HeadsSHA256 = ""
 	if m.w == nil {
 		if err := os.Remove(weightsPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove stale heads %q: %w", weightsPath, err)
 		}
 	} else {
 		meta := map[string]string{"format": "pt", "heads": m.Settings.Heads}
-		if err := safetensors.WriteFile(weightsPath, m.w.tensors(), meta); err != nil {
+		var buf bytes.Buffer
+		if err := safetensors.Write(&buf, m.w.tensors(), meta); err != nil {
+			return fmt.Errorf("encode heads: %w", err)
+		}
+		sum := sha256.Sum256(buf.Bytes())
+		m.Settings.HeadsSHA256 = hex.EncodeToString(sum[:])
+		if err := atomicfile.WriteFile(weightsPath, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("save heads: %w", err)
 		}
 	}
@@ -341,21 +370,55 @@ func Load(runDir string) (*Model, error) {
 		}
 	}
 	path := filepath.Join(runDir, WeightsFile)
-	f, err := safetensors.ReadFile(path)
+	b, err := readWeights(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %q is missing: run `reelmatch train` again", ErrNoCheckpoint, path)
 		}
 		return nil, fmt.Errorf("load heads: %w", err)
 	}
+	settingsPath := filepath.Join(runDir, SettingsFile)
+	if s.HeadsSHA256 == "" {
+		return nil, fmt.Errorf("%w: %q records no checksum of %s (written by an older reelmatch): run `reelmatch train` again",
+			ErrDamaged, settingsPath, WeightsFile)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != s.HeadsSHA256 {
+		return nil, fmt.Errorf("%w: %q does not match the checksum %s recorded when it was trained (the file was changed or damaged since): run `reelmatch train` again",
+			ErrDamaged, path, SettingsFile)
+	}
+	f, err := safetensors.Read(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		return nil, fmt.Errorf("load heads %q: %w", path, err)
+	}
 	w, err := weightsFromTensors(f.Tensors, s.Config)
 	if err != nil {
 		return nil, fmt.Errorf("load heads %q: %w", path, err)
 	}
 	if err := w.check(); err != nil {
-		return nil, fmt.Errorf("heads %q are damaged: %w: run `reelmatch train` again", path, err)
+		return nil, fmt.Errorf("%w: %q: %w: run `reelmatch train` again", ErrDamaged, path, err)
 	}
 	m := newModel(s.Config, w)
 	m.Settings = s
 	return m, nil
+}
+
+// readWeights reads a whole heads file, refusing anything but a regular
+// file of at most maxWeightsFile bytes.
+func readWeights(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%q is not a regular file", path)
+	}
+	if st.Size() > maxWeightsFile {
+		return nil, fmt.Errorf("%q is %d bytes, over the %d MiB heads cap", path, st.Size(), maxWeightsFile>>20)
+	}
+	return io.ReadAll(io.LimitReader(f, maxWeightsFile+1))
 }

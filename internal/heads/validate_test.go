@@ -2,6 +2,9 @@ package heads
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -127,6 +130,8 @@ func TestLoadRefusesDamagedWeights(t *testing.T) {
 			if err := safetensors.WriteFile(path, f.Tensors, f.Metadata); err != nil {
 				t.Fatal(err)
 			}
+			// As a broken trainer would: the checksum matches the bad file.
+			recordChecksum(t, dir)
 			_, err = Load(dir)
 			for _, want := range []string{tc.want, path, "run `reelmatch train` again"} {
 				if err == nil || !strings.Contains(err.Error(), want) {
@@ -134,6 +139,133 @@ func TestLoadRefusesDamagedWeights(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// recordChecksum rewrites config.json in dir with the checksum of the
+// heads file there.
+func recordChecksum(t *testing.T, dir string) {
+	t.Helper()
+	s, err := ReadSettings(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	s.HeadsSHA256 = hex.EncodeToString(sum[:])
+	js, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, SettingsFile), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadChecksum covers the corruptions of a run folder the
+// checksum in config.json catches: a flipped byte anywhere in the weights,
+// two rows swapped, another run's weights, a missing checksum.
+func TestLoadChecksum(t *testing.T) {
+	cfg := smallConfig()
+	cfg.ImageDim, cfg.TextDim = 8, 6
+	save := func(t *testing.T, seed int64) string {
+		dir := t.TempDir()
+		if err := newModel(cfg, newWeights(cfg, seed)).Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	const mismatch = "does not match the checksum config.json recorded when it was trained"
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, dir string)
+		want   string
+	}{
+		{"intact", func(*testing.T, string) {}, ""},
+		{"flipped byte in the data", func(t *testing.T, dir string) { flipByte(t, filepath.Join(dir, WeightsFile), -100) }, mismatch},
+		{"flipped byte in the header", func(t *testing.T, dir string) { flipByte(t, filepath.Join(dir, WeightsFile), 40) }, mismatch},
+		{"rows swapped", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, WeightsFile)
+			f, err := safetensors.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := f.Tensors["img.net.0.weight"].F32 // [32, 8]
+			for j := range 8 {
+				w[j], w[8+j] = w[8+j], w[j]
+			}
+			if err := safetensors.WriteFile(path, f.Tensors, f.Metadata); err != nil {
+				t.Fatal(err)
+			}
+		}, mismatch},
+		{"another run's weights", func(t *testing.T, dir string) {
+			other := save(t, 2)
+			b, err := os.ReadFile(filepath.Join(other, WeightsFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, WeightsFile), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, mismatch},
+		{"no checksum recorded", func(t *testing.T, dir string) {
+			s, err := ReadSettings(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.HeadsSHA256 = ""
+			js, _ := json.Marshal(s)
+			if err := os.WriteFile(filepath.Join(dir, SettingsFile), js, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, "records no checksum of heads.safetensors (written by an older reelmatch)"},
+		{"weights replaced by a folder", func(t *testing.T, dir string) {
+			path := filepath.Join(dir, WeightsFile)
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(path, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "is not a regular file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := save(t, 1)
+			tc.damage(t, dir)
+			_, err := Load(dir)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Load: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load: %v, want %q", err, tc.want)
+			}
+			if tc.want == mismatch && (!errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), "run `reelmatch train` again")) {
+				t.Errorf("Load: %v, want ErrDamaged and the fix", err)
+			}
+		})
+	}
+}
+
+// flipByte inverts one byte of the file at path; a negative offset counts
+// from the end.
+func flipByte(t *testing.T, path string, offset int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offset < 0 {
+		offset += len(b)
+	}
+	b[offset] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
