@@ -285,9 +285,6 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 		if err := writeRun(runDir, m.Save); err != nil {
 			return nil, err
 		}
-		if err := removeTrainingRecord(work, runName); err != nil {
-			return nil, err
-		}
 		res.Seconds = time.Since(start).Seconds()
 		return res, nil
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -107,26 +105,11 @@ func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work 
 	settings.TrainPairs = m.Settings.TrainPairs
 	settings.Config.Seed = opts.Config.Seed
 	m.Settings = settings
-	if err := m.Save(res.RunDir); err != nil {
-		return err
-	}
-	if err := removeTrainingRecord(work, res.Run); err != nil {
+	if err := writeRun(res.RunDir, m.Save); err != nil {
 		return err
 	}
 	res.TrainPairs = settings.TrainPairs
 	res.Linear, res.CV = settings.Linear, rep
-	return nil
-}
-
-// removeTrainingRecord deletes the history.json and loss.png an MLP run
-// left in a run folder that now holds heads trained without epochs, so
-// report does not show another model's loss curve.
-func removeTrainingRecord(work workdir.Dir, run string) error {
-	for _, p := range []string{work.History(run), work.LossPlot(run)} {
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove stale %s: %w", p, err)
-		}
-	}
 	return nil
 }
 
