@@ -266,6 +266,9 @@ func TestPipelineCLI(t *testing.T) {
 			if q["returns"] != tt.returns {
 				t.Errorf("returns %v, want %s", q["returns"], tt.returns)
 			}
+			if q["index"] != "exact" { // a small catalogue is searched exactly
+				t.Errorf("index %v, want exact", q["index"])
+			}
 			res := doc["results"].([]any)
 			if len(res) != tt.k {
 				t.Fatalf("%d results, want %d", len(res), tt.k)

@@ -55,8 +55,12 @@ The gallery is every movie of the manifest (--split all, the default);
 --split test or train restricts it. A --poster/--intro movie may lie outside
 the gallery.
 
-With --json, stdout is {"query":{...},"results":[{"id","name","distance",
-"intro","poster"}]}.
+The index searched is chosen by the gallery's size (movies × embedding
+size): exact up to 2^24 values (131k movies of 128), int8 with a float32
+rescore up to 2^27, hnsw (approximate) beyond; -v and --json name it.
+
+With --json, stdout is {"query":{...,"index",...},"results":[{"id","name",
+"distance","intro","poster"}]}.
 
 Which run: --run NAME, else --encoder E's main run, else the only run in
 WORK, else the only main run among several; otherwise search stops (exit 2)
@@ -93,7 +97,10 @@ type searchQueryJSON struct {
 	Encoder string `json:"encoder"`
 	Split   string `json:"split"`
 	Gallery int    `json:"gallery"`
-	K       int    `json:"k"`
+	// Index is the kind of index searched: exact, int8 or hnsw, by the
+	// gallery's size (search.AutoKind).
+	Index string `json:"index"`
+	K     int    `json:"k"`
 	// Returns says which modality the results are: intro or poster.
 	Returns string `json:"returns"`
 }
@@ -152,10 +159,14 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 	if err != nil {
 		return err
 	}
-	if g.Verbose > 0 {
-		g.logf("search: loaded %s (%d movies projected, gallery %d) in %s", name, len(space.Movies), gal.Posters.Len(), time.Since(loadStart).Round(time.Millisecond))
+	posters, intros, err := gal.Searchers()
+	if err != nil {
+		return err
 	}
-	q := searchQueryJSON{Run: name, Encoder: space.Encoder, Split: opts.Split, Gallery: gal.Posters.Len(), K: min(opts.K, gal.Posters.Len())}
+	if g.Verbose > 0 {
+		g.logf("search: loaded %s (%d movies projected, gallery %d, %s index) in %s", name, len(space.Movies), gal.Posters.Len(), posters.Kind(), time.Since(loadStart).Round(time.Millisecond))
+	}
+	q := searchQueryJSON{Run: name, Encoder: space.Encoder, Split: opts.Split, Gallery: gal.Posters.Len(), Index: posters.Kind(), K: min(opts.K, gal.Posters.Len())}
 	var hits []reel.Hit
 	start := time.Now()
 	switch {
@@ -199,16 +210,16 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 		}
 		start = time.Now()
 		if q.Kind == "text" {
-			hits, err = gal.Posters.Search(v, opts.K)
+			hits, err = posters.Search(v, opts.K)
 		} else {
-			hits, err = gal.Intros.Search(v, opts.K)
+			hits, err = intros.Search(v, opts.K)
 		}
 	}
 	if err != nil {
 		return err
 	}
 	if g.Verbose > 0 {
-		g.logf("search: top-%d over %d movies took %s", opts.K, gal.Posters.Len(), time.Since(start).Round(time.Microsecond))
+		g.logf("search: top-%d over %d movies (%s index) took %s", opts.K, gal.Posters.Len(), posters.Kind(), time.Since(start).Round(time.Microsecond))
 	}
 	out := searchJSON{Query: q, Results: make([]searchResultJSON, len(hits))}
 	for i, h := range hits {

@@ -52,8 +52,11 @@ another address only on a network you trust. Ctrl-C or SIGTERM stops it
 gracefully (in-flight requests get 5 s) with exit code 0. The HTTP API is
 described in docs/api.md.
 
-With --json, stdout is {"url","run","encoder","movies","search"} once the
-server listens (search is false when the encoder could not be opened).
+With --json, stdout is {"url","run","encoder","movies","search","index"}
+once the server listens (search is false when the encoder could not be
+opened; index is the kind of index searches use: exact up to 2^24 values
+(movies × embedding size, e.g. 131k movies of 128), int8 with a float32
+rescore up to 2^27, hnsw beyond; /api/info says the same).
 
 Which run: --run NAME, else --encoder E's main run, else the only run in
 WORK, else the only main run among several; otherwise serve stops (exit 2)
@@ -103,8 +106,8 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 	}
 	movies, search := len(eng.Movies()), eng.SearchErr() == nil
 	if g.Verbose > 0 {
-		g.logf("serve: work=%s run=%s addr=%s models=%q backend=%q movies=%d search=%v loaded in %s",
-			work, name, opts.Addr, opts.Models, opts.Backend, movies, search, time.Since(start).Round(time.Millisecond))
+		g.logf("serve: work=%s run=%s addr=%s models=%q backend=%q movies=%d search=%v index=%s loaded in %s",
+			work, name, opts.Addr, opts.Models, opts.Backend, movies, search, eng.Index(), time.Since(start).Round(time.Millisecond))
 	}
 	level := slog.LevelWarn
 	if g.Verbose > 0 {
@@ -115,7 +118,7 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 		DecodeImage: imageprep.DecodeBytes,
 		Logger:      slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
 	})
-	return listenAndServe(ctx, srv, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search})
+	return listenAndServe(ctx, srv, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search, Index: eng.Index()})
 }
 
 // serveJSON is what serve prints on stdout under --json once it listens,
@@ -126,6 +129,8 @@ type serveJSON struct {
 	Encoder string `json:"encoder"`
 	Movies  int    `json:"movies"`
 	Search  bool   `json:"search"`
+	// Index is the kind of index searches use (search.AutoKind).
+	Index string `json:"index"`
 }
 
 // listenAndServe binds opts.Addr, prints the URL and serves until ctx is

@@ -173,7 +173,7 @@ func TestServeAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]any{
-			"encoder": "builtin", "movies": float64(synthTestMovies), "search": true, "gallery": "all",
+			"encoder": "builtin", "movies": float64(synthTestMovies), "search": true, "gallery": "all", "index": "exact",
 			"train": float64(len(space.Manifest.Split(reel.SplitTrain))), "test": float64(len(space.Manifest.Split(reel.SplitTest))),
 		}
 		got := map[string]any{}
@@ -408,7 +408,7 @@ func TestServeShutdown(t *testing.T) {
 	if err := json.Unmarshal([]byte(srv.Stdout.String()), &out); err != nil {
 		t.Fatalf("stdout %q is not one JSON document: %v", srv.Stdout, err)
 	}
-	if diff := cmp.Diff(serveJSON{URL: srv.URL, Run: "builtin", Encoder: "builtin", Movies: synthTestMovies, Search: true}, out); diff != "" {
+	if diff := cmp.Diff(serveJSON{URL: srv.URL, Run: "builtin", Encoder: "builtin", Movies: synthTestMovies, Search: true, Index: "exact"}, out); diff != "" {
 		t.Errorf("--json output (-want +got):\n%s", diff)
 	}
 	if status, _ := reeltest.GetJSON(t, srv.URL+"healthz"); status != 200 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"sync"
 
 	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder"
@@ -15,11 +16,17 @@ import (
 // Gallery is a split of a Space as two search indexes: posters and intros.
 // It is safe for concurrent searches.
 type Gallery struct {
-	Space   *Space
-	Split   string
+	Space *Space
+	Split string
+	// Posters and Intros are the exact indexes (Rank, Vector, and the
+	// reference answers of eval and report).
 	Posters *search.Index
 	Intros  *search.Index
 	pos     map[reel.MovieID]int // id -> index into Space.Movies
+
+	autoOnce                sync.Once
+	autoPosters, autoIntros search.Searcher
+	autoErr                 error
 }
 
 // Gallery indexes one split of s ("all" for every movie).
@@ -48,6 +55,20 @@ func (s *Space) Gallery(split string) (*Gallery, error) {
 	return g, nil
 }
 
+// Searchers returns the indexes serve and search query, of the kind
+// search.AutoKind chooses for the gallery's size: the exact indexes
+// themselves for every catalogue up to 2^24 values (131k vectors of 128),
+// int8 or HNSW past that. They are built on the first call.
+func (g *Gallery) Searchers() (posters, intros search.Searcher, err error) {
+	g.autoOnce.Do(func() {
+		if g.autoPosters, g.autoErr = search.Auto(g.Posters); g.autoErr != nil {
+			return
+		}
+		g.autoIntros, g.autoErr = search.Auto(g.Intros)
+	})
+	return g.autoPosters, g.autoIntros, g.autoErr
+}
+
 // Movie returns a movie of the Space (any split) by id.
 func (g *Gallery) Movie(id reel.MovieID) (reel.Movie, bool) {
 	i, ok := g.pos[id]
@@ -60,23 +81,33 @@ func (g *Gallery) Movie(id reel.MovieID) (reel.Movie, bool) {
 // ErrUnknownID is wrapped when a query names a movie the manifest lacks.
 var ErrUnknownID = fmt.Errorf("unknown movie id")
 
-// ByPoster returns the k intros nearest to movie id's poster. The query
-// movie may be outside the gallery's split.
+// ByPoster returns the k intros nearest to movie id's poster, from the
+// index Searchers chose. The query movie may be outside the gallery's
+// split.
 func (g *Gallery) ByPoster(id reel.MovieID, k int) ([]reel.Hit, error) {
 	i, ok := g.pos[id]
 	if !ok {
 		return nil, fmt.Errorf("%w %q: it is not in the manifest (see `reelmatch search --help`; ids are info.csv's first column)", ErrUnknownID, id)
 	}
-	return g.Intros.Search(g.Space.Image[i], k)
+	_, intros, err := g.Searchers()
+	if err != nil {
+		return nil, err
+	}
+	return intros.Search(g.Space.Image[i], k)
 }
 
-// ByIntro returns the k posters nearest to movie id's intro.
+// ByIntro returns the k posters nearest to movie id's intro, from the
+// index Searchers chose.
 func (g *Gallery) ByIntro(id reel.MovieID, k int) ([]reel.Hit, error) {
 	i, ok := g.pos[id]
 	if !ok {
 		return nil, fmt.Errorf("%w %q: it is not in the manifest (see `reelmatch search --help`; ids are info.csv's first column)", ErrUnknownID, id)
 	}
-	return g.Posters.Search(g.Space.Text[i], k)
+	posters, _, err := g.Searchers()
+	if err != nil {
+		return nil, err
+	}
+	return posters.Search(g.Space.Text[i], k)
 }
 
 // EncodeText maps free text into the shared space (unit vector) the way

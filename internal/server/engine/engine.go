@@ -10,6 +10,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/search"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -23,8 +24,11 @@ const warmUpText = "a detective hunts a serial killer"
 type Engine struct {
 	space *evalrun.Space
 	gal   *evalrun.Gallery
-	pos   map[reel.MovieID]int // id -> row of space.Image/Text
-	info  map[string]any
+	// posters and intros answer searches: the gallery's indexes of the
+	// kind chosen by its size (evalrun.Gallery.Searchers).
+	posters, intros search.Searcher
+	pos             map[reel.MovieID]int // id -> row of space.Image/Text
+	info            map[string]any
 
 	// enc is the run's encoder wrapped so that only its towers' Encode
 	// calls are serialised (towers are not safe for concurrent use,
@@ -75,7 +79,11 @@ func New(work workdir.Dir, space *evalrun.Space) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{space: space, gal: gal, pos: make(map[reel.MovieID]int, len(space.Movies))}
+	posters, intros, err := gal.Searchers()
+	if err != nil {
+		return nil, fmt.Errorf("index the gallery: %w", err)
+	}
+	e := &Engine{space: space, gal: gal, posters: posters, intros: intros, pos: make(map[reel.MovieID]int, len(space.Movies))}
 	train := 0
 	for i, m := range space.Movies {
 		e.pos[m.ID] = i
@@ -91,6 +99,9 @@ func New(work workdir.Dir, space *evalrun.Space) (*Engine, error) {
 		"train":   train,
 		"test":    len(space.Movies) - train,
 		"gallery": evalrun.SplitAll,
+		// index is the kind of index searches use: exact, int8 or hnsw
+		// (search.AutoKind, by the gallery's size).
+		"index": posters.Kind(),
 	}
 	if r, err := evalrun.ReadResult(work, space.Run, evalrun.SplitTest); err == nil {
 		e.info["metrics"] = headline(r)
@@ -179,15 +190,16 @@ func (e *Engine) Neighbors(id reel.MovieID, dir server.Direction, k int) ([]reel
 	if !ok {
 		return nil, 0, fmt.Errorf("%w: %q", server.ErrNotFound, id)
 	}
-	q, gallery := e.space.Image[i], e.gal.Intros
+	q, idx, exact := e.space.Image[i], e.intros, e.gal.Intros
 	if dir == server.IntroToPoster {
-		q, gallery = e.space.Text[i], e.gal.Posters
+		q, idx, exact = e.space.Text[i], e.posters, e.gal.Posters
 	}
-	hits, err := gallery.Search(q, k)
+	hits, err := idx.Search(q, k)
 	if err != nil {
 		return nil, 0, err
 	}
-	rank, err := gallery.Rank(q, id)
+	// The true pair's rank is always the exact one.
+	rank, err := exact.Rank(q, id)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -208,7 +220,7 @@ func (e *Engine) SearchText(ctx context.Context, text string, k int) ([]reel.Hit
 	if err != nil {
 		return nil, err
 	}
-	return e.gal.Posters.Search(v, k)
+	return e.posters.Search(v, k)
 }
 
 // SearchImage finds the intros nearest to an uploaded poster.
@@ -220,8 +232,12 @@ func (e *Engine) SearchImage(ctx context.Context, img image.Image, k int) ([]ree
 	if err != nil {
 		return nil, err
 	}
-	return e.gal.Intros.Search(v, k)
+	return e.intros.Search(v, k)
 }
+
+// Index is the kind of index searches use (search.KindExact, KindInt8 or
+// KindHNSW).
+func (e *Engine) Index() string { return e.posters.Kind() }
 
 // Info describes the run for the page header.
 func (e *Engine) Info() map[string]any { return e.info }

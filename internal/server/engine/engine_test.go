@@ -78,7 +78,7 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]any{
-			"run": encodertest.ColorEncoderName, "encoder": encodertest.ColorEncoderName, "heads": "none", "movies": 3, "train": 1, "test": 2, "gallery": "all",
+			"run": encodertest.ColorEncoderName, "encoder": encodertest.ColorEncoderName, "heads": "none", "movies": 3, "train": 1, "test": 2, "gallery": "all", "index": "exact",
 			"search": true, "metrics": "held-out (n=2): mean rank pct 100.0% [100.0, 100.0] / 100.0% [100.0, 100.0] (chance 50%) · R@10 100.0% (chance 100.0%)", "test_metrics": res,
 		}
 		if diff := cmp.Diff(want, e.Info()); diff != "" {
