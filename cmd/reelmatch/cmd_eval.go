@@ -10,6 +10,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/metrics"
+	"github.com/reelmatch/reelmatch/internal/scoreboard"
 )
 
 func init() { commands = append(commands, newEvalCommand) }
@@ -27,12 +28,14 @@ type EvalOptions struct {
 	Resamples int
 	// ExcludeLeaks leaves leaked test movies out (see prepare's leak check).
 	ExcludeLeaks bool
+	// Compare evaluates every run of WORK and prints them side by side.
+	Compare bool
 }
 
 func newEvalCommand(g *globalOptions) *cobra.Command {
 	opts := EvalOptions{}
 	cmd := &cobra.Command{
-		Use:   "eval --work WORK [--run NAME | --encoder E] [--split test|all|train] [--ci] [--resamples 1000] [--exclude-leaks]",
+		Use:   "eval --work WORK [--run NAME | --encoder E] [--split test|all|train] [--ci] [--resamples 1000] [--exclude-leaks] [--compare]",
 		Short: "Measure how well posters and intros find each other",
 		Long: `eval passes the cached features of every movie through the run's trained
 heads, builds D = 1 - cosine similarity (rows posters, columns intros; poster
@@ -73,6 +76,17 @@ With --json, stdout is
 "ci":{the same eight keys, each [low, high]}},"intro_to_poster":{...},
 "chance":{"r1","r5","r10"},"bootstrap":{"resamples","seed","level"}}.
 
+--compare evaluates every run in WORK (those of --encoder only, when it is
+given) on the split, saves each run's files as above, and prints them side
+by side: the learnt heads (each seed, and mean ± sd over seeds when several
+runs differ only in --seed), the baselines (--heads linear|cca), zero-shot
+(--heads none), the shuffled-pairs control and the seed-protocol run, with
+the mean rank percentile and R@10 of both directions and their intervals,
+and chance. With --json, stdout is then {"split","n","runs":[{"run",
+"encoder","heads","seed","role","result":{the document above}}],"groups":
+[{"runs","seeds","role","poster_to_intro":{"mean_rank_percentile":{"mean",
+"sd","values"},"r10":{...}},"intro_to_poster":{...}}],"chance":{...}}.
+
 Which run: --run NAME (a folder of WORK/runs; its config.json names the
 encoder), else --encoder E's main run (WORK/runs/E), else the only run in
 WORK, else the only main run among several (baselines such as E.linear
@@ -90,6 +104,7 @@ defaults.` + exitCodesHelp,
 	addRunFlags(f, &opts.Work, &opts.Encoder, &opts.Run, "evaluate")
 	f.StringVar(&opts.Split, "split", evalrun.SplitTest, "movies to evaluate on: test, all (the seed's protocol) or train")
 	f.BoolVar(&opts.CI, "ci", false, "print the 95% interval of every metric (the JSON always has them all)")
+	f.BoolVar(&opts.Compare, "compare", false, "evaluate every run in WORK and print them side by side (baselines, controls, seeds)")
 	intFlag(f, &opts.Resamples, "resamples", metrics.DefaultResamples, metrics.ResamplesRange, "bootstrap resamples of the queries for the 95% intervals")
 	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies whose intro or poster also appears in the training split (prepare's leak check)")
 	return cmd
@@ -98,6 +113,10 @@ defaults.` + exitCodesHelp,
 func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string) error {
 	if err := evalrun.CheckSplit(opts.Split); err != nil {
 		return usagef("--split: %v", err)
+	}
+	eo := evalrun.Options{Bootstrap: metrics.BootstrapOptions{Resamples: opts.Resamples}, ExcludeLeaks: opts.ExcludeLeaks}
+	if opts.Compare {
+		return runEvalCompare(ctx, opts, eo, g)
 	}
 	work, name, err := resolveRun("eval", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
@@ -116,7 +135,7 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 	if opts.ExcludeLeaks && opts.Split != evalrun.SplitTest {
 		g.logf("eval: --exclude-leaks changes only the test split; split %s holds the training pairs anyway", opts.Split)
 	}
-	ev, err := space.Evaluate(opts.Split, evalrun.Options{Bootstrap: metrics.BootstrapOptions{Resamples: opts.Resamples}, ExcludeLeaks: opts.ExcludeLeaks})
+	ev, err := space.Evaluate(opts.Split, eo)
 	if err != nil {
 		return err
 	}
@@ -133,15 +152,56 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 	return printEvalTable(g.stdout, &ev.Result, opts.CI)
 }
 
+// runEvalCompare is eval --compare: every run of WORK (of --encoder, when
+// given) evaluated on the split and printed side by side.
+func runEvalCompare(ctx context.Context, opts EvalOptions, eo evalrun.Options, g *globalOptions) error {
+	if opts.Run != "" {
+		return usagef("--compare evaluates every run in WORK: drop --run (use --encoder to keep one encoder's runs)")
+	}
+	work, err := workDir("eval", opts.Work)
+	if err != nil {
+		return err
+	}
+	runs, err := evalrun.ListRuns(work)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, r := range runs {
+		if opts.Encoder == "" || r.Encoder == opts.Encoder {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		what := "no trained run"
+		if opts.Encoder != "" {
+			what = "no run of encoder " + opts.Encoder
+		}
+		return fmt.Errorf("%w: %s in %s: run `reelmatch train --work %s --encoder NAME` first", evalrun.ErrNoRun, what, work, work)
+	}
+	if g.Verbose > 0 {
+		g.logf("eval: work=%s compare runs=%v split=%s resamples=%d", work, names, opts.Split, opts.Resamples)
+	}
+	b, err := scoreboard.Evaluate(ctx, work, names, opts.Split, eo, true)
+	if err != nil {
+		return err
+	}
+	g.logf("wrote eval_%s.json and distance_%s.safetensors in %d run folders of %s", opts.Split, opts.Split, len(names), work.Runs())
+	if g.JSON {
+		return g.printJSON(b)
+	}
+	return b.WriteText(g.stdout)
+}
+
 // printEvalTable writes the human table of one evaluation: the mean rank
 // percentile with its bootstrap 95% interval first (the primary figure),
 // R@10 with its interval, then the other metrics; with allCI a second block
 // gives the intervals of the other metrics too.
 func printEvalTable(w io.Writer, r *evalrun.Result, allCI bool) error {
 	if r.Run != "" && r.Run != r.Encoder {
-		fmt.Fprintf(w, "run %s, encoder %s, split %s, n=%d%s\n", r.Run, r.Encoder, r.Split, r.N, splitNote(r.Split))
+		fmt.Fprintf(w, "run %s, encoder %s, split %s, n=%d%s\n", r.Run, r.Encoder, r.Split, r.N, evalrun.SplitNote(r.Split))
 	} else {
-		fmt.Fprintf(w, "encoder %s, split %s, n=%d%s\n", r.Encoder, r.Split, r.N, splitNote(r.Split))
+		fmt.Fprintf(w, "encoder %s, split %s, n=%d%s\n", r.Encoder, r.Split, r.N, evalrun.SplitNote(r.Split))
 	}
 	if n := len(r.ExcludedLeaks); n > 0 {
 		ids := make([]string, n)
@@ -184,19 +244,6 @@ func printEvalTable(w io.Writer, r *evalrun.Result, allCI bool) error {
 			pct(c.R1), pct(c.R5), c.MedianRank[0], c.MedianRank[1], c.MeanRank[0], c.MeanRank[1], c.MRR[0], c.MRR[1], pct(c.Top1Acc))
 	}
 	return nil
-}
-
-// splitNote says what a split holds, after its name in a heading.
-func splitNote(split string) string {
-	switch split {
-	case evalrun.SplitTest:
-		return " (held out)"
-	case evalrun.SplitAll:
-		return " (training pairs included)"
-	case evalrun.SplitTrain:
-		return " (the training pairs)"
-	}
-	return ""
 }
 
 // pctf formats a fraction as a percentage with two decimals.

@@ -91,7 +91,7 @@ func TestLeakCheckCLI(t *testing.T) {
 		t.Errorf("prepare summary lacks the leak line:\n%s", stdout)
 	}
 
-	stdout, stderr, code = runCLI(t, "run", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", "1", "--exclude-leaks", "--json", "-q")
+	stdout, stderr, code = runCLI(t, "run", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", "1", "--exclude-leaks", "--json", "-q", "--baselines=false")
 	if code != exitOK {
 		t.Fatalf("run: exit %d, stderr %q", code, stderr)
 	}

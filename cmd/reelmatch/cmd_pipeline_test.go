@@ -25,7 +25,9 @@ const (
 )
 
 // runPipelineCLI writes a synthetic dataset and runs `reelmatch run` on it
-// with the builtin encoder, returning the WORK folder and run's stdout.
+// with the builtin encoder, returning the WORK folder and run's stdout. It
+// trains the main run only (no control or baselines, which
+// cmd_run_test.go covers) unless extra says otherwise.
 func runPipelineCLI(t *testing.T, extra ...string) (workdir.Dir, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -34,7 +36,7 @@ func runPipelineCLI(t *testing.T, extra ...string) (workdir.Dir, string) {
 		t.Fatal(err)
 	}
 	work := filepath.Join(dir, "work")
-	args := append([]string{"run", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", pipelineEpochs, "-q"}, extra...)
+	args := append([]string{"run", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", pipelineEpochs, "-q", "--control=false", "--baselines=false"}, extra...)
 	stdout, stderr, code := runCLI(t, args...)
 	if code != exitOK {
 		t.Fatalf("run: exit %d\nstderr: %s", code, stderr)
@@ -332,7 +334,7 @@ func TestRunJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout)
 	}
-	if diff := cmp.Diff([]string{"embed", "eval", "prepare", "train"}, keys(doc)); diff != "" {
+	if diff := cmp.Diff([]string{"compare", "embed", "eval", "prepare", "protocol", "runs", "train"}, keys(doc)); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}
 	ev := doc["eval"].(map[string]any)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/heads"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/progress"
+	"github.com/reelmatch/reelmatch/internal/scoreboard"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -33,6 +35,18 @@ type RunOptions struct {
 	Resamples int
 	// ExcludeLeaks is eval's --exclude-leaks for the test split.
 	ExcludeLeaks bool
+	// Seeds trains the heads once per seed (the first as the main run).
+	Seeds []int
+	// Control also trains the shuffled-pairs control <run>.shuffled.
+	Control bool
+	// Baselines also fits <run>.linear and <run>.cca (and zero-shot
+	// <run>.none for encoders with a shared space).
+	Baselines bool
+	// Protocol is protocolHeldOut or protocolSeed.
+	Protocol string
+	// changed reports whether a flag was given on the command line (nil:
+	// none was, as when demo calls runPipeline).
+	changed func(string) bool
 	encoderOptions
 	// Train holds the train flags; its Work and Encoder are set from run's.
 	Train TrainOptions
@@ -41,7 +55,7 @@ type RunOptions struct {
 func newRunCommand(g *globalOptions) *cobra.Command {
 	opts := RunOptions{}
 	cmd := &cobra.Command{
-		Use:   "run --data DIR --work WORK --encoder E [train flags]",
+		Use:   "run --data DIR --work WORK --encoder E [--seeds 1,2,3] [--control] [--baselines] [--protocol heldout|seed] [train flags]",
 		Short: "Prepare, embed, train and evaluate in one command",
 		Long: `run does the whole pipeline: prepare (DIR -> WORK/manifest.json), embed
 (WORK/features/<encoder>.safetensors), train (WORK/runs/<run>/, by default
@@ -50,13 +64,40 @@ on the test split and on all movies (the seed's protocol, training pairs
 included, labelled so). Each stage is the same code as its own command and
 reuses what a previous run left: unchanged data is not re-embedded.
 
+Beside the main run it trains, each as a named run of WORK/runs and each
+evaluated on the test split:
+  --seeds 1,2,3   the heads once per seed: the first seed is the main run,
+                  the others <run>.seed2, <run>.seed3; the summary gives each
+                  seed's figures and their mean ± sd (default: --seed alone)
+  --control       the shuffled-pairs control <run>.shuffled: the same
+                  training with the pairs broken, so its held-out figures
+                  measure chance (default on; it costs one more training)
+  --baselines     the closed-form baselines <run>.linear and <run>.cca,
+                  regularisation chosen by cross-validation on the training
+                  split, and zero-shot <run>.none for encoders with a shared
+                  space (default on; a few seconds)
+and prints every run side by side (as eval --compare does).
+
+--protocol seed reproduces the seed's evaluation instead: it trains
+<encoder>.seed-protocol with the seed's recipe pushed to memorisation (no
+dropout, 100 epochs over every training pair, last epoch kept; these train
+flags may not be given with it) and prints top-1 accuracy and mean rank
+percentile on split all (training pairs included) beside split train and
+split test (held out). The seed's 65.66%/66.30% came from a lost get_acc:
+both readings reach that range on split all, so neither can be taken for
+alignment.
+
 Training flags are train's (--epochs, --batch, --lr, --seed, --heads ...);
 embed's batch size is --embed-batch here.
 
 It prints one summary line per stage and the metrics of both splits. With
 --json, stdout is {"prepare":{...},"embed":{...},"train":{...},
-"eval":{"test":{...},"all":{...}}}, each part as the stage's own --json
-prints it (each stage reports its own "seconds").
+"eval":{"test":{...},"all":{...}},"protocol":"heldout"|"seed","runs":[{"run",
+"role","train":{...},"eval":{"test":{...},...}}],"compare":{...}}: prepare,
+embed, train and eval as the stages' own --json print them (train and eval
+of the main run; each stage reports its own "seconds"), "runs" every run
+trained (the main run first), "compare" the test split side by side as
+eval --compare prints it.
 
 Environment: REELMATCH_DATA, REELMATCH_WORK, REELMATCH_ENCODER,
 REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
@@ -64,6 +105,7 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.changed = cmd.Flags().Changed
 			return runRun(cmd.Context(), opts, g, args)
 		},
 	}
@@ -74,6 +116,10 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 	f.BoolVar(&opts.CI, "ci", false, "print the 95% interval of every metric (eval's --ci)")
 	intFlag(f, &opts.Resamples, "resamples", metrics.DefaultResamples, metrics.ResamplesRange, "bootstrap resamples of the queries for the 95% intervals (eval's --resamples)")
 	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies prepare's leak check reports (eval's --exclude-leaks)")
+	intsFlag(f, &opts.Seeds, "seeds", nil, seedsRange, seedsCountRange, "train the heads once per seed, comma-separated (the first is the main run; default: --seed)")
+	f.BoolVar(&opts.Control, "control", true, "also train the shuffled-pairs control <run>.shuffled (one more training)")
+	f.BoolVar(&opts.Baselines, "baselines", true, "also fit the closed-form baselines <run>.linear and <run>.cca (and zero-shot <run>.none for encoders with a shared space)")
+	f.StringVar(&opts.Protocol, "protocol", protocolHeldOut, "heldout (the model, its control and baselines, held-out split first) or seed (the seed's recipe, scored on split all beside train and test)")
 	opts.encoderOptions.AddFlags(f)
 	addTrainFlags(f, &opts.Train)
 	return cmd
@@ -83,16 +129,43 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 type runJSON struct {
 	Prepare prepareJSON    `json:"prepare"`
 	Embed   *embed.Summary `json:"embed"`
-	Train   *TrainResult   `json:"train"`
-	Eval    runEvalJSON    `json:"eval"`
-	// Seconds is printed in the human summary only: the JSON document
-	// holds exactly the four stages.
+	// Train and Eval are the main run's (the first of Runs).
+	Train *TrainResult `json:"train"`
+	Eval  runEvalJSON  `json:"eval"`
+	// Protocol is protocolHeldOut or protocolSeed.
+	Protocol string `json:"protocol"`
+	// Runs are every run trained, the main run first.
+	Runs []runRunJSON `json:"runs"`
+	// Compare is every run of Runs side by side on the test split.
+	Compare *scoreboard.Board `json:"compare"`
+	// Seconds is printed in the human summary only.
 	Seconds float64 `json:"-"`
 }
 
+// runRunJSON is one trained run in run's --json.
+type runRunJSON struct {
+	Run   string       `json:"run"`
+	Role  string       `json:"role"`
+	Train *TrainResult `json:"train"`
+	Eval  runEvalJSON  `json:"eval"`
+}
+
 type runEvalJSON struct {
-	Test *evalrun.Result `json:"test"`
-	All  *evalrun.Result `json:"all"`
+	Test  *evalrun.Result `json:"test"`
+	All   *evalrun.Result `json:"all,omitempty"`
+	Train *evalrun.Result `json:"train,omitempty"`
+}
+
+// set records one split's result.
+func (e *runEvalJSON) set(r *evalrun.Result) {
+	switch r.Split {
+	case evalrun.SplitTest:
+		e.Test = r
+	case evalrun.SplitAll:
+		e.All = r
+	case evalrun.SplitTrain:
+		e.Train = r
+	}
 }
 
 func runRun(ctx context.Context, opts RunOptions, g *globalOptions, _ []string) error {
@@ -109,6 +182,9 @@ func runRun(ctx context.Context, opts RunOptions, g *globalOptions, _ []string) 
 		return err
 	}
 	if err := opts.check(); err != nil {
+		return err
+	}
+	if err := checkRunPlanFlags(opts, opts.changed); err != nil {
 		return err
 	}
 	opts.Train.Work, opts.Train.Encoder = opts.Work, opts.Encoder
@@ -183,38 +259,46 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	say("embed: %s, %d movies (%d computed, %d reused), image %d-d, text %d-d [%.1fs]",
 		sum.Encoder, sum.Movies, sum.Computed, sum.Reused, sum.ImageDim, sum.TextDim, sum.Seconds)
 
-	// train
-	to := opts.Train
-	to.Work, to.Encoder = opts.Work, enc.Name()
-	tr, err := trainHeads(ctx, to, g)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+	// train and eval each planned run
+	if opts.Protocol == "" {
+		opts.Protocol = protocolHeldOut
 	}
-	res.Train = tr
-	say("train: %s", trainLine(tr))
-
-	// eval
-	t0 = time.Now()
-	space, err := evalrun.Load(work, tr.Run)
-	if err != nil {
-		return nil, fmt.Errorf("eval: %w", err)
-	}
-	for _, split := range []string{evalrun.SplitTest, evalrun.SplitAll} {
-		ev, err := space.Evaluate(split, evalrun.Options{Bootstrap: metrics.BootstrapOptions{Resamples: opts.Resamples}, ExcludeLeaks: opts.ExcludeLeaks})
+	res.Protocol = opts.Protocol
+	eo := evalrun.Options{Bootstrap: metrics.BootstrapOptions{Resamples: opts.Resamples}, ExcludeLeaks: opts.ExcludeLeaks}
+	var board []scoreboard.Run
+	for _, p := range planRuns(opts, enc.Name()) {
+		tr, err := trainHeads(ctx, p.Train, g)
 		if err != nil {
-			return nil, fmt.Errorf("eval: %w", err)
+			return nil, fmt.Errorf("train %s: %w", p.Name, err)
 		}
-		if err := ev.Save(work); err != nil {
-			return nil, fmt.Errorf("eval: %w", err)
+		say("train: %s%s: %s", p.Name, roleNote(p), trainLine(tr))
+		t0 := time.Now()
+		space, err := evalrun.Load(work, tr.Run)
+		if err != nil {
+			return nil, fmt.Errorf("eval %s: %w", p.Name, err)
 		}
-		r := ev.Result
-		if split == evalrun.SplitTest {
-			res.Eval.Test = &r
-		} else {
-			res.Eval.All = &r
+		rr := runRunJSON{Run: tr.Run, Role: p.Role, Train: tr}
+		for _, split := range p.Splits {
+			ev, err := space.Evaluate(split, eo)
+			if err != nil {
+				return nil, fmt.Errorf("eval %s: %w", p.Name, err)
+			}
+			if err := ev.Save(work); err != nil {
+				return nil, fmt.Errorf("eval %s: %w", p.Name, err)
+			}
+			r := ev.Result
+			rr.Eval.set(&r)
 		}
+		say("eval: %s on %s, wrote %s [%.1fs]", p.Name, strings.Join(p.Splits, ", "), work.Run(tr.Run), time.Since(t0).Seconds())
+		if len(res.Runs) == 0 {
+			res.Train, res.Eval = tr, rr.Eval
+		}
+		res.Runs = append(res.Runs, rr)
+		board = append(board, scoreboard.NewRun(tr.Run, space.Heads.Settings, rr.Eval.Test))
 	}
-	say("eval: wrote %s and %s [%.1fs]", work.Eval(tr.Run, evalrun.SplitTest), work.Eval(tr.Run, evalrun.SplitAll), time.Since(t0).Seconds())
+	if res.Compare, err = scoreboard.New(evalrun.SplitTest, board); err != nil {
+		return nil, err
+	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
 }
@@ -252,18 +336,53 @@ func trainLine(r *TrainResult) string {
 	return s + fmt.Sprintf(" [%.1fs]", r.Seconds)
 }
 
-// printRunMetrics prints the final tables of both splits.
+// printRunMetrics prints the main run's tables (held-out protocol: split
+// test, then split all) and every run side by side, or for the seed
+// protocol the two readings of the seed's number.
 func printRunMetrics(w io.Writer, res *runJSON, allCI bool) error {
 	fmt.Fprintln(w)
-	if err := printEvalTable(w, res.Eval.Test, allCI); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
-	if err := printEvalTable(w, res.Eval.All, allCI); err != nil {
-		return err
+	if res.Protocol == protocolSeed {
+		for i, rr := range res.Runs {
+			if i > 0 {
+				fmt.Fprintln(w)
+			}
+			if err := scoreboard.WriteReadings(w, rr.Run, []*evalrun.Result{rr.Eval.All, rr.Eval.Train, rr.Eval.Test}); err != nil {
+				return err
+			}
+		}
+	} else {
+		if err := printEvalTable(w, res.Eval.Test, allCI); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+		if err := printEvalTable(w, res.Eval.All, allCI); err != nil {
+			return err
+		}
+		if res.Compare != nil && len(res.Compare.Runs) > 1 {
+			fmt.Fprintln(w)
+			if err := res.Compare.WriteText(w); err != nil {
+				return err
+			}
+		}
 	}
 	_, err := fmt.Fprintf(w, "\ntotal %.1fs\n", res.Seconds)
 	return err
+}
+
+// roleNote says in a train line what a planned run is for.
+func roleNote(p plannedRun) string {
+	switch p.Role {
+	case scoreboard.RoleControl:
+		return " (control: pairs shuffled)"
+	case scoreboard.RoleBaseline, scoreboard.RoleZeroShot:
+		return " (" + p.Role + ")"
+	case scoreboard.RoleSeedProtocol:
+		return fmt.Sprintf(" (the seed's recipe, seed %d)", p.Train.Config.Seed)
+	}
+	if p.Train.Heads == heads.KindMLP {
+		return fmt.Sprintf(" (seed %d)", p.Train.Config.Seed)
+	}
+	return ""
 }
 
 func droppedSummary(d map[string][]string) string {

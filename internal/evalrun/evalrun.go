@@ -34,6 +34,20 @@ var Splits = []string{SplitTest, SplitAll, SplitTrain}
 // AllProtocolNote is the label shown wherever split "all" is reported.
 const AllProtocolNote = "split all: the seed's protocol, training pairs included — not a held-out measure"
 
+// SplitNote says what a split holds, in parentheses after its name in a
+// heading: " (held out)" for test.
+func SplitNote(split string) string {
+	switch split {
+	case SplitTest:
+		return " (held out)"
+	case SplitAll:
+		return " (training pairs included)"
+	case SplitTrain:
+		return " (the training pairs)"
+	}
+	return ""
+}
+
 // ErrNoRun is wrapped when WORK holds no trained run.
 var ErrNoRun = errors.New("no trained run")
 

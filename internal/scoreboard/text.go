@@ -1,0 +1,139 @@
+package scoreboard
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/reelmatch/reelmatch/internal/evalrun"
+	"github.com/reelmatch/reelmatch/internal/metrics"
+)
+
+// WriteText prints the board as an aligned table: one row per run with the
+// mean rank percentile and R@10 of both directions, each with its
+// bootstrap 95% interval, a "mean ± sd" row after each group of seeds, the
+// chance row, and notes on what the rows are.
+func (b *Board) WriteText(w io.Writer) error {
+	var out strings.Builder
+	fmt.Fprintf(&out, "runs side by side, split %s, n=%d%s\n", b.Split, b.N, evalrun.SplitNote(b.Split))
+	if b.Split == evalrun.SplitAll {
+		fmt.Fprintln(&out, evalrun.AllProtocolNote)
+	}
+	nameW := len("run")
+	for _, r := range b.Runs {
+		nameW = max(nameW, len(r.Name))
+	}
+	whatW := len("what")
+	for _, r := range b.Runs {
+		whatW = max(whatW, len(r.Describe()))
+	}
+	row := func(name, what, seed string, cells ...string) {
+		line := fmt.Sprintf("%-*s  %-*s  %4s", nameW, name, whatW, what, seed)
+		for _, c := range cells {
+			line += fmt.Sprintf("  %-*s", cellW, c)
+		}
+		out.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	row("run", "what", "seed", "MRP p->i [95% CI]", "MRP i->p [95% CI]", "R@10 p->i [95% CI]", "R@10 i->p [95% CI]")
+	for _, r := range b.Runs {
+		seed := "-"
+		if r.Seed != 0 {
+			seed = fmt.Sprint(r.Seed)
+		}
+		p, q := r.Result.PosterToIntro, r.Result.IntroToPoster
+		row(r.Name, r.Describe(), seed,
+			withCI(p.MeanRankPercentile, ci(p, mrpOf)), withCI(q.MeanRankPercentile, ci(q, mrpOf)),
+			withCI(p.R10, ci(p, r10Of)), withCI(q.R10, ci(q, r10Of)))
+		// A group's runs are adjacent: its summary follows its last run.
+		if g, ok := b.GroupOf(r.Name); ok && g.Runs[len(g.Runs)-1] == r.Name {
+			row("", fmt.Sprintf("mean ± sd of %d seeds", len(g.Runs)), "",
+				spread(g.PosterToIntro.MeanRankPercentile), spread(g.IntroToPoster.MeanRankPercentile),
+				spread(g.PosterToIntro.R10), spread(g.IntroToPoster.R10))
+		}
+	}
+	row("chance", "random ranking", "", pct(0.5), pct(0.5), pct(b.Chance.R10), pct(b.Chance.R10))
+	out.WriteString("MRP: mean rank percentile (the primary figure); p->i: poster -> intro, i->p: intro -> poster.\n")
+	if len(b.Runs) > 0 {
+		if bo := b.Runs[0].Result.Bootstrap; bo != nil {
+			fmt.Fprintf(&out, "[95%% CI]: bootstrap over the %d queries (gallery fixed), %d resamples, seed %d.\n", b.N, bo.Resamples, bo.Seed)
+		}
+	}
+	if len(b.Groups) > 0 {
+		out.WriteString("mean ± sd: mean and sample standard deviation over the training seeds, in percentage points.\n")
+	}
+	for _, note := range b.notes() {
+		out.WriteString(wrap(note, 100))
+	}
+	_, err := io.WriteString(w, out.String())
+	return err
+}
+
+// notes explain the rows a reader may not expect.
+func (b *Board) notes() []string {
+	seen := map[string]bool{}
+	for _, r := range b.Runs {
+		seen[r.Role] = true
+	}
+	var notes []string
+	if seen[RoleControl] {
+		notes = append(notes, "control: the same training with the intro of each training pair shuffled to another poster; its held-out figures are chance as measured, not assumed.")
+	}
+	if seen[RoleBaseline] {
+		notes = append(notes, "baselines: closed-form ridge map and regularised CCA on the same features, regularisation chosen by cross-validation on the training split.")
+	}
+	if seen[RoleSeedProtocol] {
+		notes = append(notes, "seed's recipe: no dropout, 100 epochs, every training pair, last epoch kept (run --protocol seed): it memorises the training pairs.")
+	}
+	return notes
+}
+
+// cellW is the width of a figure cell: "100.00% [100.00, 100.00]".
+const cellW = 24
+
+// wrap breaks text into lines of at most width bytes at spaces, each
+// ending in a newline.
+func wrap(text string, width int) string {
+	var out, line strings.Builder
+	for _, w := range strings.Fields(text) {
+		if line.Len() > 0 && line.Len()+1+len(w) > width {
+			out.WriteString(line.String() + "\n")
+			line.Reset()
+		}
+		if line.Len() > 0 {
+			line.WriteString(" ")
+		}
+		line.WriteString(w)
+	}
+	if line.Len() > 0 {
+		out.WriteString(line.String() + "\n")
+	}
+	return out.String()
+}
+
+func mrpOf(c *metrics.Intervals) metrics.Interval { return c.MeanRankPercentile }
+func r10Of(c *metrics.Intervals) metrics.Interval { return c.R10 }
+
+func ci(s metrics.Scores, pick func(*metrics.Intervals) metrics.Interval) *metrics.Interval {
+	if s.CI == nil {
+		return nil
+	}
+	iv := pick(s.CI)
+	return &iv
+}
+
+func pct(v float64) string { return fmt.Sprintf("%.2f%%", 100*v) }
+
+// withCI is "60.29% [58.14, 62.27]", the value and its interval in
+// percent; the value alone when there is no interval.
+func withCI(v float64, iv *metrics.Interval) string {
+	if iv == nil {
+		return pct(v)
+	}
+	return fmt.Sprintf("%s [%.2f, %.2f]", pct(v), 100*iv[0], 100*iv[1])
+}
+
+// spread is "60.10% ± 0.25", the mean and the sample standard deviation in
+// percentage points.
+func spread(s metrics.Spread) string {
+	return fmt.Sprintf("%s ± %.2f", pct(s.Mean), 100*s.SD)
+}
