@@ -22,7 +22,9 @@ type DemoOptions struct {
 	Work   string
 	Movies int
 	Seed   int64
-	Train  TrainOptions
+	// DataOnly stops after writing the synthetic dataset.
+	DataOnly bool
+	Train    TrainOptions
 }
 
 // defaultDemoWork is where the demo goes without --work: the user cache
@@ -51,7 +53,8 @@ none ($REELMATCH_DEMO_WORK overrides it); the path is printed with commands
 to try next. Training flags are train's (--epochs, --seed, ...).
 
 With --json, stdout is the document "reelmatch run --json" prints, plus
-"work" and "data".` + exitCodesHelp,
+"work" and "data". --data-only writes the dataset and stops (--json:
+{"work","data","movies"}).` + exitCodesHelp,
 		Args:          noArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -63,6 +66,7 @@ With --json, stdout is the document "reelmatch run --json" prints, plus
 	f.StringVar(&opts.Work, "work", envOr("REELMATCH_DEMO_WORK", defaultDemoWork()), "WORK folder for the demo data and artifacts")
 	intFlag(f, &opts.Movies, "movies", synth.DefaultMovies, demoMoviesRange, "number of synthetic movies")
 	int64Flag(f, &opts.Seed, "data-seed", 1, bound.AnyInt64, "seed of the synthetic dataset (--seed seeds training)")
+	f.BoolVar(&opts.DataOnly, "data-only", false, "only write the synthetic dataset into WORK/demo-data (to try other commands on it)")
 	addTrainFlags(f, &opts.Train)
 	return cmd
 }
@@ -89,6 +93,13 @@ func runDemo(ctx context.Context, opts DemoOptions, g *globalOptions, _ []string
 	data := filepath.Join(work, "demo-data")
 	g.logf("demo: writing %d synthetic movies to %s", opts.Movies, data)
 	if err := synth.Write(data, opts.Movies, opts.Seed); err != nil {
+		return err
+	}
+	if opts.DataOnly {
+		if g.JSON {
+			return g.printJSON(map[string]any{"work": work, "data": data, "movies": opts.Movies})
+		}
+		_, err := fmt.Fprintf(g.stdout, "demo: %d synthetic movies in %s\n", opts.Movies, data)
 		return err
 	}
 	ro := RunOptions{Data: data, Work: work, EmbedBatch: embed.DefaultBatchSize, Train: opts.Train}

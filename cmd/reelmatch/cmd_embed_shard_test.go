@@ -126,3 +126,25 @@ func TestEmbedMergeMissingShard(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want exit 1 and one line containing %q", code, stderr, want)
 	}
 }
+
+// TestDemoDataOnly: demo --data-only writes the catalogue the scale test
+// embeds when the real set is absent, and runs nothing else.
+func TestDemoDataOnly(t *testing.T) {
+	work := t.TempDir()
+	stdout, stderr, code := runCLI(t, "--json", "demo", "--data-only", "--movies", "12", "--work", work)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || got["movies"] != 12.0 || got["data"] != filepath.Join(work, "demo-data") {
+		t.Errorf("JSON %s (%v), want movies 12 and data WORK/demo-data", stdout, err)
+	}
+	for _, f := range []string{"info.csv", "train.txt", "poster"} {
+		if _, err := os.Stat(filepath.Join(work, "demo-data", f)); err != nil {
+			t.Errorf("demo-data/%s: %v", f, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(work, "manifest.json")); !os.IsNotExist(err) {
+		t.Errorf("--data-only went on to prepare (stat manifest: %v)", err)
+	}
+}
