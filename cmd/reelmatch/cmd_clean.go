@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/textprep"
 )
 
@@ -74,12 +74,12 @@ func cleanPipeline(path string) (*textprep.Pipeline, error) {
 	if path == "" {
 		return textprep.Default(), nil
 	}
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, inputfile.Table)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, usagef("--stopwords %s: file not found", path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open stop words: %w", err)
+		return nil, usagef("--stopwords: %v", err) // err names the file
 	}
 	defer f.Close()
 	sw, err := textprep.ParseStopWords(f, path)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 	"github.com/reelmatch/reelmatch/internal/hub"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 func init() { commands = append(commands, newModelsCommand) }
@@ -212,7 +213,7 @@ func runModelsList(_ context.Context, opts ModelsOptions, g *globalOptions, _ []
 // made by `models quantize`, or nil when there is none (or it is
 // unreadable: list still lists the files).
 func readQuantizeManifest(root string) *pretrained.QuantizeManifest {
-	data, err := os.ReadFile(filepath.Join(root, pretrained.QuantizeManifestFile))
+	data, err := inputfile.ReadFile(context.Background(), filepath.Join(root, pretrained.QuantizeManifestFile), inputfile.Config)
 	if err != nil {
 		return nil
 	}

@@ -11,10 +11,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -39,7 +39,7 @@ type stateHeader struct {
 
 // readState reads a state file; a missing file returns (nil, nil, nil).
 func readState(path string) (*stateHeader, []byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.ReadFile(context.Background(), path, inputfile.Weights)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}

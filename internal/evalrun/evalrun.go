@@ -2,6 +2,7 @@ package evalrun
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
@@ -482,7 +484,7 @@ func LoadDistance(path string) (ids []reel.MovieID, D [][]float32, err error) {
 // ReadResult reads eval_<split>.json of the named run.
 func ReadResult(work workdir.Dir, run, split string) (*Result, error) {
 	path := work.Eval(run, split)
-	b, err := os.ReadFile(path)
+	b, err := inputfile.ReadFile(context.Background(), path, inputfile.Config)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s not found: run `reelmatch eval --work %s --run %s --split %s` first", path, work, run, split)
 	}

@@ -1,9 +1,11 @@
 package imageprep
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // hfConfig is the subset of an HF image processor's
@@ -57,7 +59,7 @@ var (
 // file; a missing one takes CLIPImageProcessor's default (shortest edge
 // 224, bicubic, centre crop 224, rescale 1/255, OpenAI CLIP mean/std).
 func FromCLIPConfig(preprocessorConfigJSON string) (Recipe, error) {
-	b, err := os.ReadFile(preprocessorConfigJSON)
+	b, err := inputfile.ReadFile(context.Background(), preprocessorConfigJSON, inputfile.Config)
 	if err != nil {
 		return Recipe{}, fmt.Errorf("read image preprocessor config: %w", err)
 	}

@@ -128,11 +128,16 @@ func (e *Error) Error() string { return e.Path + ": " + e.Detail }
 func (e *Error) Unwrap() error { return e.Err }
 
 func notRegular(path string, k Kind, mode fs.FileMode) error {
-	return &Error{Path: path, Kind: k, Err: ErrNotRegular, Detail: describe(mode) + ", not a regular file: pass the path of a " + k.what()}
+	return &Error{Path: path, Kind: k, Err: ErrNotRegular, Detail: describe(mode) + ", not a regular file: pass the path of " + k.what()}
 }
 
 func tooLarge(path string, k Kind, size int64, grew bool) error {
-	d := fmt.Sprintf("is %s, over the %s limit for %s files", FormatBytes(size), FormatBytes(k.Cap()), k)
+	sz, limit := FormatBytes(size), FormatBytes(k.Cap())
+	if d := size - k.Cap(); d < k.Cap()/100 {
+		// Rounded, both would read the same.
+		sz, limit = fmt.Sprintf("%d bytes", size), fmt.Sprintf("%d-byte", k.Cap())
+	}
+	d := fmt.Sprintf("is %s, over the %s limit for %s files", sz, limit, k)
 	if grew {
 		d = fmt.Sprintf("grew past the %s limit for %s files while it was read", FormatBytes(k.Cap()), k)
 	}
@@ -143,15 +148,15 @@ func tooLarge(path string, k Kind, size int64, grew bool) error {
 func (k Kind) what() string {
 	switch k {
 	case Image:
-		return "JPEG, PNG, WebP or GIF file"
+		return "a JPEG, PNG, WebP or GIF file"
 	case Table:
-		return "text file"
+		return "a text file"
 	case Config:
-		return "JSON or text file"
+		return "a JSON or text file"
 	case Model:
-		return "ONNX file"
+		return "an ONNX file"
 	}
-	return "file"
+	return "a regular file"
 }
 
 func describe(m fs.FileMode) string {

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/search"
@@ -300,7 +300,7 @@ func direction(s metrics.Scores, qs []metrics.Query) Direction {
 // readEpochs reads the loss curve from history.json; a missing file (heads
 // none, or a run trained before histories were saved) is no curve.
 func readEpochs(path string) ([]Epoch, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := inputfile.ReadFile(context.Background(), path, inputfile.Config)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -17,10 +17,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // ErrNotFound is returned by File.Tensor for an unknown tensor name.
@@ -76,18 +76,16 @@ type headerEntry struct {
 // maxHeader bounds the JSON header so a corrupt length cannot exhaust memory.
 const maxHeader = 100 << 20
 
-// ReadFile loads a whole safetensors file.
+// ReadFile loads a whole safetensors file: a regular file (after
+// symlinks) within inputfile.Cache's cap; a FIFO, device or folder is
+// refused before anything is read.
 func ReadFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, inputfile.Cache)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	file, err := Read(bufio.NewReaderSize(f, 1<<20), st.Size())
+	file, err := Read(bufio.NewReaderSize(f, 1<<20), f.Size())
 	if err != nil {
 		return nil, fmt.Errorf("read safetensors %q: %w", path, err)
 	}

@@ -1,14 +1,16 @@
 package tokenize
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // Default windows when no tokenizer_config.json says otherwise: BERT's
@@ -106,7 +108,7 @@ func load(path string) (Tokenizer, error) {
 }
 
 func loadFile(path string) (*pipeline, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.ReadFile(context.Background(), path, inputfile.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +118,7 @@ func loadFile(path string) (*pipeline, error) {
 	}
 	var cfg configJSON
 	cfgPath := filepath.Join(filepath.Dir(path), "tokenizer_config.json")
-	switch data, err := os.ReadFile(cfgPath); {
+	switch data, err := inputfile.ReadFile(context.Background(), cfgPath, inputfile.Config); {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, err

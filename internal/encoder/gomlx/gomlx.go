@@ -1,8 +1,8 @@
 package gomlx
 
 import (
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +20,7 @@ import (
 	"github.com/gomlx/onnx-gomlx/onnx/parser"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // Name is the runtime's registry key, the value of --backend.
@@ -64,7 +65,7 @@ func (Runtime) Open(modelPath string, opts encoder.SessionOptions) (encoder.Sess
 }
 
 func open(modelPath string) (s *Session, err error) {
-	data, err := os.ReadFile(modelPath)
+	data, err := inputfile.ReadFile(context.Background(), modelPath, inputfile.Model)
 	if err != nil {
 		return nil, fmt.Errorf("open model: %w", err)
 	}

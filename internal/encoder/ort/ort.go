@@ -11,6 +11,7 @@ import (
 	onnxruntime "github.com/yalue/onnxruntime_go"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/ortlib"
 )
 
@@ -120,6 +121,11 @@ func (r Runtime) Open(modelPath string, opts encoder.SessionOptions) (encoder.Se
 func OpenWithOptions(modelPath string, o Options) (*Session, error) {
 	if err := (Runtime{}).Available(); err != nil {
 		return nil, err
+	}
+	// ONNX Runtime opens the file by path itself: apply the input file
+	// rule (a regular file within the model cap) to the path first.
+	if _, err := inputfile.Check(modelPath, inputfile.Model); err != nil {
+		return nil, fmt.Errorf("open model: %w", err)
 	}
 	ins, outs, err := onnxruntime.GetInputOutputInfo(modelPath)
 	if err != nil {

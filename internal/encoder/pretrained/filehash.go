@@ -1,6 +1,7 @@
 package pretrained
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // Model files are hundreds of megabytes; hashing them on every command
@@ -66,7 +68,7 @@ func fileSHA256(path string) (string, error) {
 	if ok {
 		return sum, nil
 	}
-	f, err := os.Open(abs)
+	f, err := inputfile.Open(abs, inputfile.Model)
 	if err != nil {
 		return "", err
 	}
@@ -89,7 +91,7 @@ func loadHashCache() map[hashKey]string {
 	if p == "" {
 		return m
 	}
-	b, err := os.ReadFile(p)
+	b, err := inputfile.ReadFile(context.Background(), p, inputfile.Config)
 	if err != nil {
 		return m
 	}

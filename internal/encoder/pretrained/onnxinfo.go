@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // valueInfo is one graph input or output of an ONNX model: its name and
@@ -24,16 +25,12 @@ type valueInfo struct {
 // TypeProto.tensor_type = 1; TypeProto.Tensor.shape = 2;
 // TensorShapeProto.dim = 1; Dimension.dim_value = 1.
 func modelIO(path string) (inputs, outputs []valueInfo, err error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, inputfile.Model)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	r := &pbReader{r: f, end: fi.Size()}
+	r := &pbReader{r: f, end: f.Size()}
 	found := false
 	for r.pos < r.end {
 		field, wire, err := r.tag()

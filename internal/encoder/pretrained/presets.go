@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/reelmatch/reelmatch/internal/hub"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // Preset names: one per folder of the models cache.
@@ -168,8 +169,17 @@ func (p Preset) Path(root, role string) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, filepath.FromSlash(p.File(role).Path))
-	fi, err := os.Stat(path)
-	if err != nil || !fi.Mode().IsRegular() {
+	kind := inputfile.Config
+	if strings.HasSuffix(path, ".onnx") {
+		kind = inputfile.Model
+	}
+	_, err = inputfile.Check(path, kind)
+	var ie *inputfile.Error
+	if errors.As(err, &ie) {
+		// There, but a FIFO, device, folder or over the cap: say so.
+		return "", fmt.Errorf("%s file %w", p.Name, err)
+	}
+	if err != nil {
 		if root != "" {
 			return "", fmt.Errorf("%w: %s: run `reelmatch models pull %s --dir %s`", ErrModelMissing, path, p.Name, root)
 		}
