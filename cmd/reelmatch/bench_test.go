@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
-	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/server/engine"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -124,7 +123,7 @@ func newBenchServer(b *testing.B, work workdir.Dir) http.Handler {
 	if err := eng.SearchErr(); err != nil {
 		b.Fatal(err)
 	}
-	return server.New(server.Options{Engine: eng, DecodeImage: imageprep.DecodeBytes})
+	return server.New(server.Options{Engine: eng})
 }
 
 // burstLatencies fires every url at once per iteration and reports the

@@ -71,16 +71,21 @@ func runEncode(ctx context.Context, opts EncodeOptions, g *globalOptions, _ []st
 	if (opts.Text == "") == (opts.Image == "") {
 		return usagef("encode needs exactly one of --text or --image")
 	}
+	if opts.Text != "" && strings.TrimSpace(opts.Text) == "" {
+		return usagef("--text is only whitespace: pass the text to encode")
+	}
 	if err := opts.check(); err != nil {
 		return err
 	}
 	// Decode first: a bad image path should not wait for model loading.
 	var img image.Image
 	if opts.Image != "" {
+		var release func()
 		var err error
-		if img, err = imageprep.Decode(opts.Image); err != nil {
-			return fmt.Errorf("decode image %q: %w", opts.Image, err)
+		if img, release, err = imageprep.DecodeFile(ctx, opts.Image); err != nil {
+			return fmt.Errorf("--image: %w", err) // err names the file
 		}
+		defer release()
 	}
 	cfg := opts.config()
 	opts.apply(&cfg)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -150,10 +151,11 @@ func TestReport(t *testing.T) {
 // posters all share one size).
 func posterWidth(t *testing.T, work workdir.Dir) int {
 	t.Helper()
-	img, err := imageprep.Decode(synthMovie(t, work, 0).PosterPath)
+	img, release, err := imageprep.DecodeFile(context.Background(), synthMovie(t, work, 0).PosterPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	release()
 	return img.Bounds().Dx()
 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/evalrun"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/reel"
 )
 
@@ -129,6 +129,9 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 	if len(kinds) != 1 {
 		return usagef("search needs exactly one of --poster ID, --intro ID, --text TEXT or --image FILE (got %d: %s)", len(kinds), strings.Join(kinds, " "))
 	}
+	if opts.Text != "" && strings.TrimSpace(opts.Text) == "" {
+		return usagef("--text is only whitespace: pass words to search for, e.g. --text \"a detective hunts a serial killer\"")
+	}
 	if err := checkFlag("k", kRange.Check(opts.K)); err != nil {
 		return err
 	}
@@ -136,14 +139,13 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 		return usagef("--split: %v", err)
 	}
 	if opts.Image != "" {
-		// Check the file before loading anything, so the message is about it.
-		if st, err := os.Stat(opts.Image); err != nil {
+		// Check the file before loading anything, so the message is about
+		// it: a regular file within the image cap.
+		if _, err := inputfile.Check(opts.Image, inputfile.Image); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("query image %q does not exist: pass the path of a JPEG, PNG, WebP or GIF file", opts.Image)
 			}
-			return fmt.Errorf("query image %q: %w", opts.Image, err)
-		} else if st.IsDir() {
-			return fmt.Errorf("query image %q is a folder: pass the path of an image file", opts.Image)
+			return fmt.Errorf("query image: %w", err) // err names the file
 		}
 	}
 	work, name, err := resolveRun("search", opts.Work, opts.Encoder, opts.Run)

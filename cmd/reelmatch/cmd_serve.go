@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/server/engine"
 )
@@ -114,9 +113,8 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 		level = slog.LevelInfo
 	}
 	srv := server.New(server.Options{
-		Engine:      eng,
-		DecodeImage: imageprep.DecodeBytes,
-		Logger:      slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
+		Engine: eng,
+		Logger: slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
 	})
 	return listenAndServe(ctx, srv, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search, Index: eng.Index()})
 }

@@ -356,7 +356,7 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 		workers.Go(func() {
 			for j := range jobs {
 				m := movies[j.b.rows[j.k]]
-				j.b.inputs[j.k], j.b.errs[j.k] = preparePoster(tower, m)
+				j.b.inputs[j.k], j.b.errs[j.k] = preparePoster(ctx, tower, m)
 				j.b.done.Done()
 			}
 		})
@@ -418,19 +418,22 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 }
 
 // decodePoster reads one poster file (sniffed format, EXIF orientation
-// applied); its errors name the file.
-func decodePoster(path string) (image.Image, error) {
+// applied) under the poster rule prepare applied, within the process's
+// decode memory budget; its errors name the file. The caller calls release
+// once done with the pixels.
+func decodePoster(ctx context.Context, path string) (img image.Image, release func(), err error) {
 	if path == "" {
-		return nil, errNoPoster
+		return nil, nil, errNoPoster
 	}
-	return imageprep.Decode(path)
+	return imageprep.DecodeFile(ctx, path)
 }
 
-func preparePoster(tower encoder.ImageTower, m reel.Movie) ([]float32, error) {
-	img, err := decodePoster(m.PosterPath)
+func preparePoster(ctx context.Context, tower encoder.ImageTower, m reel.Movie) ([]float32, error) {
+	img, release, err := decodePoster(ctx, m.PosterPath)
 	if err != nil {
 		return nil, fmt.Errorf("movie %s: %w (rerun `reelmatch prepare` if the file changed)", m.ID, err)
 	}
+	defer release()
 	in, err := tower.Prepare(img)
 	if err != nil {
 		return nil, fmt.Errorf("prepare poster %q of movie %s: %w", m.PosterPath, m.ID, err)

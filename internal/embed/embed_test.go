@@ -87,11 +87,12 @@ func TestRunFitsOnTrainOnlyAndRerunIsNoOp(t *testing.T) {
 		t.Errorf("cache ids (-manifest +cache):\n%s", diff)
 	}
 	for i, m := range man.Movies {
-		img, err := decodePoster(m.PosterPath)
+		img, release, err := decodePoster(ctx, m.PosterPath)
 		if err != nil {
 			t.Fatal(err)
 		}
 		wantImg, _ := enc.Image().Prepare(img)
+		release()
 		wantTxt, _ := enc.Text().Encode(ctx, []string{m.Intro})
 		if !slices.Equal(wantImg, f.Image[i]) || !slices.Equal(wantTxt[0], f.Text[i]) {
 			t.Fatalf("movie %s: cached rows differ from a direct encoding", m.ID)

@@ -134,10 +134,11 @@ func (s *Space) EncodeText(ctx context.Context, enc encoder.Encoder, text string
 // posters and projects it through the image head (unit vector). Search the
 // result against Gallery.Intros.
 func (s *Space) EncodeImageFile(ctx context.Context, enc encoder.Encoder, path string) ([]float32, error) {
-	img, err := imageprep.Decode(path)
+	img, release, err := imageprep.DecodeFile(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("read query image %q: %w", path, err)
+		return nil, fmt.Errorf("query image: %w", err) // err names the file
 	}
+	defer release()
 	v, err := s.EncodeImage(ctx, enc, img)
 	if err != nil {
 		return nil, fmt.Errorf("query image %q: %w", path, err)

@@ -1,6 +1,7 @@
 package imageprep
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
@@ -30,24 +31,28 @@ func BenchmarkImageprep(b *testing.B) {
 	}
 	b.Run("decode", func(b *testing.B) {
 		loop(b, func() {
-			if _, err := DecodeBytes(data); err != nil {
+			_, release, err := DecodeBytes(context.Background(), data)
+			if err != nil {
 				b.Fatal(err)
 			}
+			release()
 		})
 	})
-	img, err := DecodeBytes(data)
+	img, release, err := DecodeBytes(context.Background(), data)
 	if err != nil {
 		b.Fatal(err)
 	}
+	release()
 	for _, r := range []Recipe{Seed(), TorchVision(), clip224} {
 		out := make([]float32, 3*224*224)
 		b.Run("decode+"+r.Name, func(b *testing.B) {
 			loop(b, func() {
-				img, err := DecodeBytes(data)
+				img, release, err := DecodeBytes(context.Background(), data)
 				if err != nil {
 					b.Fatal(err)
 				}
 				r.ApplyInto(out, img)
+				release()
 			})
 		})
 		b.Run(r.Name, func(b *testing.B) {

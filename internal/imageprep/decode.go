@@ -2,45 +2,66 @@ package imageprep
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"os"
+	"strings"
 
 	"golang.org/x/image/webp"
+
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // ErrUnknownFormat is returned (wrapped) when the bytes are none of the
 // formats Decode reads.
 var ErrUnknownFormat = errors.New("unknown image format (want JPEG, PNG, WebP or GIF)")
 
-// Decode reads and decodes the poster at path. The format is sniffed from
-// the content, never trusted from the extension. EXIF orientation (JPEG
-// APP1, PNG eXIf, WebP EXIF chunk) is applied, so the result is upright.
-// Errors name the file: `decode poster "x.jpg": ...`.
-func Decode(path string) (image.Image, error) {
-	b, err := os.ReadFile(path)
+// DecodeFile reads the image at path as an input file of kind
+// inputfile.Image (a regular file within its cap, read interruptibly) and
+// decodes it with DecodeBytes. Errors name the file once.
+func DecodeFile(ctx context.Context, path string) (image.Image, func(), error) {
+	b, err := inputfile.ReadFile(ctx, path, inputfile.Image)
 	if err != nil {
-		return nil, fmt.Errorf("decode poster %q: %w", path, err)
+		return nil, nil, err // names the path already
 	}
-	img, err := decodeBytes(b)
+	img, release, err := decode(ctx, b)
 	if err != nil {
-		return nil, fmt.Errorf("decode poster %q: %w", path, err)
+		return nil, nil, fmt.Errorf("decode %q: %w", path, err)
 	}
-	return img, nil
+	return img, release, nil
 }
 
-// DecodeBytes decodes an in-memory poster as Decode does. Truncated or
-// corrupt input gives an error, never a panic.
-func DecodeBytes(b []byte) (image.Image, error) {
-	img, err := decodeBytes(b)
+// DecodeBytes decodes an in-memory image: the format is sniffed from the
+// content, never trusted from a name, and EXIF orientation (JPEG APP1,
+// PNG eXIf, WebP EXIF chunk) is applied, so the result is upright. The
+// header is checked against the poster rule first (see Inspect), then the
+// image waits for its share of the decode memory (see Acquire) and is
+// decoded. The caller must call release once it no longer uses the pixels
+// (after Recipe.Apply, say). Truncated or corrupt input gives an error,
+// never a panic; ctx ending while waiting gives an error wrapping ErrBusy.
+func DecodeBytes(ctx context.Context, b []byte) (img image.Image, release func(), err error) {
+	img, release, err = decode(ctx, b)
 	if err != nil {
-		return nil, fmt.Errorf("decode poster: %w", err)
+		return nil, nil, fmt.Errorf("decode image: %w", err)
 	}
-	return img, nil
+	return img, release, nil
+}
+
+// Check tells whether b is a usable poster: the poster rule (Inspect), then
+// a full decode under the decode memory budget, whose pixels are dropped.
+// prepare keeps exactly the posters Check accepts, which are the posters
+// embed can encode.
+func Check(ctx context.Context, b []byte) error {
+	_, release, err := decode(ctx, b)
+	if err != nil {
+		return err
+	}
+	release()
+	return nil
 }
 
 // Format names the sniffed format of b ("jpeg", "png", "webp", "gif"), or
@@ -59,22 +80,26 @@ func Format(b []byte) string {
 	return ""
 }
 
-// maxPixels bounds the decoded size so a hostile header cannot make us
-// allocate gigabytes: 40 megapixels (e.g. 5000×8000) is far beyond any
-// poster in our data (typically 300×447). A variable so the fuzz test can
-// lower it.
-var maxPixels = 40_000_000
-
-// maxAspect bounds the ratio of the longer side to the shorter: a poster is
-// about 2:3, and a shortest-edge resize of a 1×N strip would be 232·N
-// pixels wide.
-const maxAspect = 100
-
-func decodeBytes(b []byte) (img image.Image, err error) {
-	format := Format(b)
-	if format == "" {
-		return nil, ErrUnknownFormat
+// decode is DecodeBytes without the wrapping.
+func decode(ctx context.Context, b []byte) (image.Image, func(), error) {
+	info, err := Inspect(b)
+	if err != nil {
+		return nil, nil, err
 	}
+	release, err := Acquire(ctx, info.Cost)
+	if err != nil {
+		return nil, nil, err
+	}
+	img, err := decodePixels(info.Format, b)
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return img, release, nil
+}
+
+// decodePixels decodes b, whose header Inspect accepted.
+func decodePixels(format string, b []byte) (img image.Image, err error) {
 	// The standard decoders are meant not to panic on bad input, but a
 	// poster collection is untrusted input and one bad file must not kill
 	// a batch: turn any panic into an error.
@@ -83,14 +108,6 @@ func decodeBytes(b []byte) (img image.Image, err error) {
 			img, err = nil, fmt.Errorf("%s decoder panicked: %v", format, r)
 		}
 	}()
-	cfg, err := decodeConfig(format, b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", format, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels ||
-		max(cfg.Width, cfg.Height) > maxAspect*min(cfg.Width, cfg.Height) {
-		return nil, fmt.Errorf("%s: unsupported size %dx%d", format, cfg.Width, cfg.Height)
-	}
 	r := bytes.NewReader(b)
 	switch format {
 	case "jpeg":
@@ -106,6 +123,9 @@ func decodeBytes(b []byte) (img image.Image, err error) {
 		img, err = gif.Decode(r) // the first frame
 	}
 	if err != nil {
+		if strings.HasPrefix(err.Error(), format+":") { // "png: invalid format: ..."
+			return nil, err
+		}
 		return nil, fmt.Errorf("%s: %w", format, err)
 	}
 	if o := exifOrientation(format, b); o > 1 {

@@ -1,6 +1,7 @@
 package imageprep
 
 import (
+	"context"
 	"errors"
 	"image"
 	"os"
@@ -60,10 +61,11 @@ func testPath(t testing.TB, rel string) string {
 
 func decodeFile(t testing.TB, path string) image.Image {
 	t.Helper()
-	img, err := Decode(path)
+	img, release, err := DecodeFile(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	release()
 	return img
 }
 
@@ -235,8 +237,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"png half", pngb[:len(pngb)/2], "png: "},
 		{"png header only", pngb[:33], "png: "},
 		{"webp half", webp[:len(webp)/2], "webp: "},
-		{"huge jpeg", hugeJPEGHeader(0xea, 0x60, 0xea, 0x60), "unsupported size 60000x60000"},
-		{"strip jpeg", hugeJPEGHeader(0, 1, 0x27, 0x10), "unsupported size 10000x1"},
+		{"huge jpeg", hugeJPEGHeader(0xea, 0x60, 0xea, 0x60), "image over the pixel budget: the jpeg is 60000x60000, 3600.0 megapixels; the budget is 16.8 megapixels"},
+		{"strip jpeg", hugeJPEGHeader(0, 1, 0x27, 0x10), "extreme aspect ratio: the jpeg is 10000x1, more than 1000:1"},
+		{"zero width jpeg", hugeJPEGHeader(0, 1, 0, 0), "the image is 0x1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,23 +247,26 @@ func TestDecodeErrors(t *testing.T) {
 			if err := os.WriteFile(path, tt.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Decode(path)
+			_, _, err := DecodeFile(context.Background(), path)
 			if err == nil {
-				t.Fatal("Decode succeeded, want an error")
+				t.Fatal("DecodeFile succeeded, want an error")
 			}
 			msg := err.Error()
-			if !strings.HasPrefix(msg, `decode poster "`+path+`": `) || !strings.Contains(msg, tt.wantErr) {
-				t.Errorf("error %q, want it to start with decode poster %q and contain %q", msg, path, tt.wantErr)
+			if !strings.HasPrefix(msg, `decode "`+path+`": `) || !strings.Contains(msg, tt.wantErr) {
+				t.Errorf("error %q, want it to start with decode %q and contain %q", msg, path, tt.wantErr)
 			}
-			if _, err := DecodeBytes(tt.data); err == nil {
+			if _, _, err := DecodeBytes(context.Background(), tt.data); err == nil {
 				t.Error("DecodeBytes succeeded, want an error")
+			}
+			if err := Check(context.Background(), tt.data); err == nil {
+				t.Error("Check accepted it")
 			}
 		})
 	}
-	if _, err := Decode(filepath.Join(dir, "missing.jpg")); !errors.Is(err, os.ErrNotExist) {
+	if _, _, err := DecodeFile(context.Background(), filepath.Join(dir, "missing.jpg")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
-	if _, err := DecodeBytes(nil); !errors.Is(err, ErrUnknownFormat) {
+	if _, _, err := DecodeBytes(context.Background(), nil); !errors.Is(err, ErrUnknownFormat) {
 		t.Errorf("empty input: %v, want ErrUnknownFormat", err)
 	}
 }

@@ -3,9 +3,29 @@
 // orientation, colour conversion), resampling and normalisation; it does
 // not walk the file system or run models.
 //
+// # The poster rule and the decode budget
+//
+// Every image reelmatch decodes passes one rule, in one place (Inspect):
+// a known format, sides of at least 1 pixel, at most MaxPixels pixels
+// (DefaultMaxPixels = 4096×4096), sides within MaxAspect (1000:1) of each
+// other, and for JPEG at most MaxJPEGScans scans; all read from the header
+// before any pixel is allocated. prepare keeps exactly the posters Check
+// accepts, and embed, search, encode, serve and quantize decode through
+// the same functions, so a kept poster is always an embeddable one. Rule
+// describes the rule in force for manifests.
+//
+// Decoding is bounded as a whole too: each image estimates from its header
+// the memory decoding and preparing it takes (Info.Cost, checked against
+// real allocations by TestCostBoundsAllocations) and waits for that share
+// of a process-wide budget (DecodeMemory, default 256 MiB) in Acquire. An
+// image costing more than the whole budget runs alone. The share is held
+// until the caller's release, so it covers the pixels until they are
+// turned into a tensor; when the last large image is released, freed
+// memory is returned to the operating system.
+//
 // # Decoding
 //
-// Decode and DecodeBytes sniff the format from the content (JPEG,
+// DecodeFile and DecodeBytes sniff the format from the content (JPEG,
 // including progressive and CMYK/YCCK; PNG, including 16-bit, paletted and
 // grey; WebP, lossy and lossless; GIF, first frame) and apply the EXIF
 // Orientation tag (JPEG APP1, PNG eXIf, WebP EXIF), as Pillow's

@@ -1,6 +1,7 @@
 package imageprep
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -42,13 +43,16 @@ func FuzzDecodeBytes(f *testing.F) {
 	r := Seed()
 	// Valid but large images would only slow the fuzzer down: a header
 	// can claim any size up to the limit, and decoding that takes seconds.
-	defer func(n int) { maxPixels = n }(maxPixels)
-	maxPixels = 1 << 16
+	defer func(n int64) { _ = SetMaxPixels(n) }(MaxPixels())
+	if err := SetMaxPixels(1 << 16); err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		img, err := DecodeBytes(b)
+		img, release, err := DecodeBytes(context.Background(), b)
 		if err != nil {
 			return
 		}
+		defer release()
 		out := r.Apply(img)
 		if len(out) != 3*224*224 {
 			t.Fatalf("Apply gave %d values", len(out))

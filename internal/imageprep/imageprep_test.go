@@ -40,10 +40,7 @@ func TestGolden(t *testing.T) {
 		for _, name := range g.Images {
 			t.Run(g.Name+"/"+name, func(t *testing.T) {
 				want := loadGolden(t, g, name, hashes)
-				img, err := Decode(testPath(t, "images/"+name+".png"))
-				if err != nil {
-					t.Fatal(err)
-				}
+				img := decodeFile(t, testPath(t, "images/"+name+".png"))
 				got := r.Apply(img)
 				maxAbs, mean := stats(t, got, want)
 				t.Logf("max |diff| %.3g, mean %.3g", maxAbs, mean)
@@ -75,14 +72,8 @@ func TestGoldenJPEG(t *testing.T) {
 		r := g.recipe(t)
 		for _, name := range g.Images {
 			t.Run(g.Name+"/"+name, func(t *testing.T) {
-				img, err := Decode(testPath(t, "images/"+name+".jpg"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				ref, err := Decode(filepath.Join("testdata/decode", name+".jpg.want.png"))
-				if err != nil {
-					t.Fatal(err)
-				}
+				img := decodeFile(t, testPath(t, "images/"+name+".jpg"))
+				ref := decodeFile(t, filepath.Join("testdata/decode", name+".jpg.want.png"))
 				maxAbs, mean := stats(t, r.Apply(img), r.Apply(ref))
 				t.Logf("max |diff| %.4f, mean %.5f", maxAbs, mean)
 				if maxAbs > jpegMaxTol || mean > jpegMeanTol {

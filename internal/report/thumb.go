@@ -1,12 +1,7 @@
 package report
 
 import (
-	"bytes"
-	"fmt"
-	"image"
-	"image/jpeg"
-
-	"golang.org/x/image/draw"
+	"context"
 
 	"github.com/reelmatch/reelmatch/internal/imageprep"
 )
@@ -24,19 +19,5 @@ const (
 // Thumbnail decodes a poster and scales it to width pixels (never up), as
 // a JPEG.
 func Thumbnail(path string, width int) ([]byte, error) {
-	img, err := imageprep.Decode(path)
-	if err != nil {
-		return nil, err
-	}
-	bd := img.Bounds()
-	if bd.Dx() > width {
-		dst := image.NewRGBA(image.Rect(0, 0, width, max(1, bd.Dy()*width/bd.Dx())))
-		draw.CatmullRom.Scale(dst, dst.Bounds(), img, bd, draw.Src, nil)
-		img = dst
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: thumbQuality}); err != nil {
-		return nil, fmt.Errorf("encode thumbnail of %q: %w", path, err)
-	}
-	return buf.Bytes(), nil
+	return imageprep.Thumbnail(context.Background(), path, width, thumbQuality)
 }

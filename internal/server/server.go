@@ -8,21 +8,18 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/image/draw"
-
+	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/reel"
 )
 
@@ -83,9 +80,11 @@ const (
 // Options configure a Server.
 type Options struct {
 	Engine Engine
-	// DecodeImage decodes an uploaded poster; nil means image.Decode with
-	// the registered formats.
-	DecodeImage func([]byte) (image.Image, error)
+	// DecodeImage decodes an uploaded poster and returns the function that
+	// releases its memory once the search is done; nil means
+	// imageprep.DecodeBytes, which applies the poster rule and the decode
+	// memory budget.
+	DecodeImage func(ctx context.Context, b []byte) (img image.Image, release func(), err error)
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -114,10 +113,7 @@ func New(opts Options) *Server {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if s.opts.DecodeImage == nil {
-		s.opts.DecodeImage = func(b []byte) (image.Image, error) {
-			img, _, err := image.Decode(bytes.NewReader(b))
-			return img, err
-		}
+		s.opts.DecodeImage = imageprep.DecodeBytes
 	}
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServerFS(static)
@@ -333,11 +329,12 @@ func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("upload looks like %s; send a JPEG, PNG, WebP or GIF poster", ct))
 		return
 	}
-	img, err := s.opts.DecodeImage(data)
+	img, release, err := s.opts.DecodeImage(r.Context(), data)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "cannot decode the uploaded image: "+err.Error())
 		return
 	}
+	defer release()
 	hs, err := s.opts.Engine.SearchImage(r.Context(), img, k)
 	if err != nil {
 		s.fail(w, err)
@@ -375,26 +372,7 @@ func (s *Server) poster(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) makeThumb(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	img, err := s.opts.DecodeImage(data)
-	if err != nil {
-		return nil, fmt.Errorf("decode poster %q: %w", path, err)
-	}
-	b := img.Bounds()
-	if b.Dx() > thumbWidth {
-		h := max(1, b.Dy()*thumbWidth/b.Dx())
-		dst := image.NewRGBA(image.Rect(0, 0, thumbWidth, h))
-		draw.CatmullRom.Scale(dst, dst.Bounds(), img, b, draw.Src, nil)
-		img = dst
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 82}); err != nil {
-		return nil, fmt.Errorf("encode thumbnail of %q: %w", path, err)
-	}
-	return buf.Bytes(), nil
+	return imageprep.Thumbnail(context.Background(), path, thumbWidth, 82)
 }
 
 // fail maps an Engine error to a status without leaking internals.

@@ -109,7 +109,7 @@ func quantizedFiles(b *testing.B, name string, f Files) Files {
 			if err != nil {
 				b.Fatal(err)
 			}
-			batches, _, err := calibrationBatches(m.src, QuantizeOptions{CalibrationImages: posters})
+			batches, _, err := calibrationBatches(context.Background(), m.src, QuantizeOptions{CalibrationImages: posters})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -184,12 +184,13 @@ func prepareParallel(b *testing.B, tower encoder.ImageTower, jpegs [][]byte, n i
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range next {
-				img, err := imageprep.DecodeBytes(jpegs[i%len(jpegs)])
+				img, release, err := imageprep.DecodeBytes(context.Background(), jpegs[i%len(jpegs)])
 				if err != nil {
 					b.Error(err)
 					continue
 				}
 				in[i], _ = tower.Prepare(img)
+				release()
 			}
 		})
 	}

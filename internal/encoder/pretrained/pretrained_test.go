@@ -189,13 +189,14 @@ func prepareAll(t testing.TB, tower encoder.ImageTower, paths []string) [][]floa
 	t.Helper()
 	out := make([][]float32, len(paths))
 	for i, p := range paths {
-		img, err := imageprep.Decode(p)
+		img, release, err := imageprep.DecodeFile(context.Background(), p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if out[i], err = tower.Prepare(img); err != nil {
 			t.Fatal(err)
 		}
+		release()
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/quantize"
 )
 
@@ -119,7 +120,7 @@ func Quantize(ctx context.Context, name, srcRoot, dstRoot string, o QuantizeOpti
 					}
 				}
 				progress("calibrating %s on %d images", p.Name+"/"+f.Path, len(o.CalibrationImages))
-				batches, skipped, err := calibrationBatches(src, o)
+				batches, skipped, err := calibrationBatches(ctx, src, o)
 				if err != nil {
 					return nil, err
 				}
@@ -177,7 +178,7 @@ func checkDistinctRoots(presets []Preset, srcRoot, dstRoot string) error {
 }
 
 func quantizeFile(src, dst string, opts quantize.Options) (QuantizedFile, error) {
-	data, err := os.ReadFile(src)
+	data, err := inputfile.ReadFile(context.Background(), src, inputfile.Model)
 	if err != nil {
 		return QuantizedFile{}, err
 	}
@@ -198,7 +199,7 @@ func quantizeFile(src, dst string, opts quantize.Options) (QuantizedFile, error)
 // calibrationBatches prepares the calibration images as the image tower
 // would and groups them into model inputs. Images that do not decode are
 // skipped and listed; none decoding is an error.
-func calibrationBatches(model string, o QuantizeOptions) ([]map[string]encoder.Tensor, []string, error) {
+func calibrationBatches(ctx context.Context, model string, o QuantizeOptions) ([]map[string]encoder.Tensor, []string, error) {
 	if len(o.CalibrationImages) == 0 {
 		return nil, nil, fmt.Errorf("quantize %s: no calibration images: the ResNet's activation ranges are measured on posters; pass a folder of them (for example DATA/poster)", NameResNetDistilBERT)
 	}
@@ -226,12 +227,16 @@ func calibrationBatches(model string, o QuantizeOptions) ([]map[string]encoder.T
 		cur, n = nil, 0
 	}
 	for _, path := range o.CalibrationImages {
-		img, err := imageprep.Decode(path)
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		img, release, err := imageprep.DecodeFile(ctx, path)
 		if err != nil {
 			skipped = append(skipped, path)
 			continue
 		}
 		cur = append(cur, recipe.Apply(img)...)
+		release()
 		if n++; n == calibrationBatch {
 			flush()
 		}
@@ -244,7 +249,7 @@ func calibrationBatches(model string, o QuantizeOptions) ([]map[string]encoder.T
 }
 
 func copyFile(src, dst string) error {
-	data, err := os.ReadFile(src)
+	data, err := inputfile.ReadFile(context.Background(), src, inputfile.Model)
 	if err != nil {
 		return err
 	}
