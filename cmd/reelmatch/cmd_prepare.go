@@ -32,12 +32,15 @@ func newPrepareCommand(g *globalOptions) *cobra.Command {
 		Long: `prepare reads DIR/info.csv (columns id, name, intro in any order), the
 posters DIR/poster/<id>.{jpg,jpeg,png,webp} and DIR/train.txt (training ids,
 one per line, '#' comments), keeps every movie with a non-empty intro and a
-poster that fully decodes, cleans the intros (see "reelmatch clean") and
-writes WORK/manifest.json. Movies not listed in train.txt are test movies.
+poster that passes the poster rule embed applies too (a regular file within
+the image file cap, 50 MiB; at most 16,777,216 pixels; sides at most 1000:1;
+fully decodable; caps in README "Limits and safety"), cleans the intros (see "reelmatch clean") and writes
+WORK/manifest.json. Movies not listed in train.txt are test movies.
 
 Dropped movies are listed by reason (no_poster, undecodable_poster,
-empty_intro, duplicate_id, train_id_not_kept) and make the exit code 3; the
-manifest still holds the kept ones. Problems with the input as a whole (a
+not_regular_file, too_large, extreme_aspect_ratio, empty_intro,
+duplicate_id, train_id_not_kept) and make the exit code 3; the manifest
+still holds the kept ones. Problems with the input as a whole (a
 missing file, folder or column, a malformed row, one id with two different
 rows, nothing kept) stop with one line naming the file, line and fix.
 Running prepare again on unchanged data leaves the manifest untouched.
@@ -202,7 +205,7 @@ func leakLine(leaks []dataset.Leak) string {
 }
 
 // droppedOrder is the order reasons are printed in.
-var droppedOrder = []dataset.Reason{dataset.NoPoster, dataset.UndecodablePoster, dataset.EmptyIntro, dataset.DuplicateID, dataset.TrainIDNotKept}
+var droppedOrder = dataset.Reasons
 
 func dropCounts(rep *dataset.Report) string {
 	var parts []string

@@ -1,8 +1,11 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // DataError is a problem with the dataset as a whole: it names the file (and
@@ -40,6 +43,16 @@ const (
 	// UndecodablePoster: the poster file is empty, corrupt, truncated or in
 	// an unsupported format.
 	UndecodablePoster Reason = "undecodable_poster"
+	// NotRegularFile: the poster path names (after symlinks) a folder,
+	// named pipe, device or socket; it is never read.
+	NotRegularFile Reason = "not_regular_file"
+	// TooLarge: the poster file is over the image file cap, or its header
+	// declares more pixels than the pixel budget (see
+	// imageprep.MaxPixels); it is refused before its pixels are decoded.
+	TooLarge Reason = "too_large"
+	// ExtremeAspect: one side of the poster is more than
+	// imageprep.MaxAspect times the other.
+	ExtremeAspect Reason = "extreme_aspect_ratio"
 	// EmptyIntro: the intro is empty or only whitespace.
 	EmptyIntro Reason = "empty_intro"
 	// DuplicateID: a row repeating an earlier row exactly (same id, name and
@@ -51,3 +64,17 @@ const (
 	// reason only.)
 	TrainIDNotKept Reason = "train_id_not_kept"
 )
+
+// Reasons lists every Reason in the order reports print them.
+var Reasons = []Reason{NoPoster, UndecodablePoster, NotRegularFile, TooLarge, ExtremeAspect, EmptyIntro, DuplicateID, TrainIDNotKept}
+
+// fileError turns an input file refused by inputfile's rule (not a regular
+// file, over its cap) into a DataError naming the file; other errors come
+// back unchanged.
+func fileError(path string, err error) error {
+	var ie *inputfile.Error
+	if errors.As(err, &ie) {
+		return &DataError{File: path, Msg: ie.Detail}
+	}
+	return err
+}

@@ -2,17 +2,18 @@ package dataset
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/reel"
 )
 
@@ -29,6 +30,9 @@ type Manifest struct {
 	DataDir string `json:"data_dir"`
 	// TextPrep is the textprep.Pipeline fingerprint that made CleanIntro.
 	TextPrep string `json:"textprep"`
+	// PosterRule is the imageprep.Rule the posters passed; a rerun of
+	// prepare under another rule checks every poster again.
+	PosterRule string `json:"poster_rule,omitempty"`
 	// Movies is sorted by id (numeric ids numerically, see CompareIDs).
 	Movies []reel.Movie `json:"movies"`
 
@@ -38,12 +42,12 @@ type Manifest struct {
 // Load reads a manifest written by Save. A missing file wraps ErrNoManifest
 // and says to run prepare.
 func Load(path string) (*Manifest, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.ReadFile(context.Background(), path, inputfile.Table)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (run `reelmatch prepare` first)", path, ErrNoManifest)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read manifest: %w", err)
+		return nil, fmt.Errorf("read manifest: %w", err) // err names the file
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -105,7 +109,7 @@ func (m *Manifest) save(path string, onlyIfChanged bool) (bool, error) {
 		return false, err
 	}
 	if onlyIfChanged {
-		if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		if old, err := inputfile.ReadFile(context.Background(), path, inputfile.Table); err == nil && bytes.Equal(old, data) {
 			return false, nil
 		}
 	}

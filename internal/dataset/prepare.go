@@ -8,9 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // poster decoders: JPEG, PNG and WebP as the data layout allows
-	_ "image/png"
 	"io"
 	"io/fs"
 	"os"
@@ -21,9 +18,10 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	_ "golang.org/x/image/webp"
 	"golang.org/x/text/encoding/charmap"
 
+	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/progress"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/textprep"
@@ -127,7 +125,7 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 	}
 
 	infoPath := filepath.Join(dataDir, InfoFile)
-	rows, latin1, err := readInfo(infoPath)
+	rows, latin1, err := readInfo(ctx, infoPath)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,7 +163,7 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 	if trainPath == "" {
 		trainPath = filepath.Join(dataDir, TrainFile)
 	}
-	train, err := readTrain(trainPath, first, rep, warn)
+	train, err := readTrain(ctx, trainPath, first, rep, warn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -189,12 +187,12 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 	if err != nil {
 		return nil, nil, err
 	}
-	man := &Manifest{Version: ManifestVersion, DataDir: absDir, TextPrep: pipe.Fingerprint()}
+	man := &Manifest{Version: ManifestVersion, DataDir: absDir, TextPrep: pipe.Fingerprint(), PosterRule: imageprep.Rule()}
 	for i, r := range todo {
 		c := checked[i]
 		if c.err != nil {
-			rep.Dropped[UndecodablePoster] = append(rep.Dropped[UndecodablePoster], r.id)
-			warn("poster %s: %v; dropped movie %s", posters[r.id], c.err, r.id)
+			rep.Dropped[c.reason] = append(rep.Dropped[c.reason], r.id)
+			warn("poster %v; dropped movie %s (%s)", c.err, r.id, c.reason)
 			continue
 		}
 		split := reel.SplitTest
@@ -240,7 +238,7 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 // dropSummary is "3 no_poster, 1 empty_intro" in a fixed reason order.
 func dropSummary(rep *Report) string {
 	var parts []string
-	for _, r := range []Reason{NoPoster, UndecodablePoster, EmptyIntro, DuplicateID, TrainIDNotKept} {
+	for _, r := range Reasons {
 		if n := len(rep.Dropped[r]); n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, r))
 		}
@@ -253,13 +251,13 @@ func dropSummary(rep *Report) string {
 
 // readInfo parses info.csv. It strips a UTF-8 BOM, converts a non-UTF-8
 // file from Windows-1252, and reports CSV errors with their line.
-func readInfo(path string) ([]row, bool, error) {
-	data, err := os.ReadFile(path)
+func readInfo(ctx context.Context, path string) ([]row, bool, error) {
+	data, err := inputfile.ReadFile(ctx, path, inputfile.Table)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, &DataError{File: path, Msg: "file not found", Fix: "the data folder needs info.csv with a header holding id,name,intro"}
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
+		return nil, false, fileError(path, err)
 	}
 	if bytes.HasPrefix(data, []byte{0xFF, 0xFE}) || bytes.HasPrefix(data, []byte{0xFE, 0xFF}) {
 		return nil, false, &DataError{File: path, Line: 1, Msg: "file is UTF-16", Fix: "save it as UTF-8"}
@@ -396,13 +394,13 @@ func listPosters(dir string, rows map[reel.MovieID]row, warn func(string, ...any
 
 // readTrain reads the training ids: one per line, '#' starts a comment.
 // Ids with no row in info.csv are reported as TrainIDNotKept.
-func readTrain(path string, rows map[reel.MovieID]row, rep *Report, warn func(string, ...any)) (map[reel.MovieID]bool, error) {
-	data, err := os.ReadFile(path)
+func readTrain(ctx context.Context, path string, rows map[reel.MovieID]row, rep *Report, warn func(string, ...any)) (map[reel.MovieID]bool, error) {
+	data, err := inputfile.ReadFile(ctx, path, inputfile.Table)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &DataError{File: path, Msg: "file not found", Fix: "list the training ids one per line; every other kept movie becomes a test movie"}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fileError(path, err)
 	}
 	data = bytes.TrimPrefix(data, []byte(utf8BOM))
 	train := map[reel.MovieID]bool{}
@@ -436,14 +434,17 @@ func readTrain(path string, rows map[reel.MovieID]row, rep *Report, warn func(st
 
 // checked is the outcome of checking one poster.
 type checked struct {
-	abs   string // absolute poster path
-	hash  string // hex SHA-256 of the file bytes
-	clean string // cleaned intro
-	err   error  // why the poster is unusable
+	abs    string // absolute poster path
+	hash   string // hex SHA-256 of the file bytes
+	clean  string // cleaned intro
+	err    error  // why the poster is unusable, naming the file
+	reason Reason // the drop reason, when err is set
 }
 
-// checkPosters reads, hashes and fully decodes each row's poster, and
-// cleans its intro, on opts.Workers goroutines. Results line up with rows.
+// checkPosters reads, hashes and checks each row's poster against the
+// poster rule (imageprep.Check: a full decode under the process's decode
+// memory budget), and cleans its intro, on opts.Workers goroutines.
+// Results line up with rows.
 func checkPosters(ctx context.Context, rows []row, posters map[reel.MovieID]string, pipe *textprep.Pipeline, opts Options) ([]checked, error) {
 	out := make([]checked, len(rows))
 	workers := opts.Workers
@@ -455,8 +456,9 @@ func checkPosters(ctx context.Context, rows []row, posters map[reel.MovieID]stri
 		bar = opts.NewBar(len(rows))
 	}
 	defer bar.Finish()
-	known := map[string]string{} // absolute poster path -> SHA-256 known to decode
-	if opts.Previous != nil {
+	// Posters an earlier run checked under the same rule are known to pass.
+	known := map[string]string{} // absolute poster path -> SHA-256 known to pass
+	if opts.Previous != nil && opts.Previous.PosterRule == imageprep.Rule() {
 		for _, mv := range opts.Previous.Movies {
 			known[mv.PosterPath] = mv.PosterHash
 		}
@@ -466,7 +468,7 @@ func checkPosters(ctx context.Context, rows []row, posters map[reel.MovieID]stri
 	for range workers {
 		wg.Go(func() {
 			for i := range jobs {
-				out[i] = checkOne(posters[rows[i].id], known)
+				out[i] = checkOne(ctx, posters[rows[i].id], known)
 				out[i].clean = pipe.Clean(rows[i].intro)
 				bar.Add(1)
 			}
@@ -490,18 +492,19 @@ feed:
 	return out, nil
 }
 
-// checkOne hashes a poster and checks that it decodes completely: the
-// header first (image.DecodeConfig, cheap, catches wrong formats), then the
-// pixels (catches truncated and corrupt files). A poster listed in known
-// with the same hash was checked by an earlier run and is not decoded again.
-func checkOne(path string, known map[string]string) checked {
+// checkOne reads a poster as an input file of kind inputfile.Image (a
+// regular file within the cap), hashes it and checks it with
+// imageprep.Check, the rule embed applies too. A poster listed in known
+// with the same hash passed under the same rule in an earlier run and is
+// not decoded again.
+func checkOne(ctx context.Context, path string, known map[string]string) checked {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return checked{err: err}
+		return checked{err: err, reason: UndecodablePoster}
 	}
-	data, err := os.ReadFile(path)
+	data, err := inputfile.ReadFile(ctx, path, inputfile.Image)
 	if err != nil {
-		return checked{err: err}
+		return checked{err: err, reason: dropReason(err)} // err names the file
 	}
 	sum := sha256.Sum256(data)
 	c := checked{abs: abs, hash: hex.EncodeToString(sum[:])}
@@ -509,22 +512,26 @@ func checkOne(path string, known map[string]string) checked {
 		return c
 	}
 	if len(data) == 0 {
-		c.err = errors.New("empty file")
+		c.err, c.reason = fmt.Errorf("%s: empty file", path), UndecodablePoster
 		return c
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		c.err = fmt.Errorf("read header: %w", err)
-		return c
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		c.err = fmt.Errorf("%s image is %dx%d", format, cfg.Width, cfg.Height)
-		return c
-	}
-	if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
-		c.err = fmt.Errorf("decode %s: %w", format, err)
+	if err := imageprep.Check(ctx, data); err != nil {
+		c.err, c.reason = fmt.Errorf("%s: %w", path, err), dropReason(err)
 	}
 	return c
+}
+
+// dropReason maps why a poster failed to its Reason.
+func dropReason(err error) Reason {
+	switch {
+	case errors.Is(err, inputfile.ErrNotRegular):
+		return NotRegularFile
+	case errors.Is(err, inputfile.ErrTooLarge), errors.Is(err, imageprep.ErrTooLarge):
+		return TooLarge
+	case errors.Is(err, imageprep.ErrExtremeAspect):
+		return ExtremeAspect
+	}
+	return UndecodablePoster
 }
 
 type nopBar struct{}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/textprep"
@@ -327,12 +328,25 @@ func TestPreparePrevious(t *testing.T) {
 	}
 	// A previous manifest that vouches for the garbage bytes skips the
 	// decode: proof that the shortcut is taken.
-	trusting := &Manifest{Movies: []reel.Movie{{ID: "2", PosterPath: first.Movies[1].PosterPath, PosterHash: reeltest.SHA256([]byte("garbage"))}}}
+	trusting := &Manifest{PosterRule: imageprep.Rule(), Movies: []reel.Movie{{ID: "2", PosterPath: first.Movies[1].PosterPath, PosterHash: reeltest.SHA256([]byte("garbage"))}}}
 	man, _, err = Prepare(context.Background(), f.dir, Options{Previous: trusting})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(man.Movies) != 2 {
 		t.Errorf("kept %v, want both (poster 2 vouched for by the previous manifest)", IDs(man.Movies))
+	}
+	// The same manifest made under another poster rule vouches for
+	// nothing: every poster is checked again.
+	trusting.PosterRule = "poster-rule/v0 pixels<=40000000"
+	man, rep, err = Prepare(context.Background(), f.dir, Options{Previous: trusting})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]reel.MovieID{"2"}, rep.Dropped[UndecodablePoster]); diff != "" {
+		t.Errorf("under another rule, undecodable (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(imageprep.Rule(), man.PosterRule); diff != "" {
+		t.Errorf("manifest rule (-want +got):\n%s", diff)
 	}
 }
