@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -130,10 +131,16 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	done := make(chan struct{})
+	defer close(done)
+	go exitIfStuck(ctx, done, stderr)
 	g := &globalOptions{stdout: stdout, stderr: stderr}
 	root := newRootCommand(g)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := applyLimits()
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -156,4 +163,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "reelmatch: "+err.Error())
 	}
 	return code
+}
+
+// interruptGrace is how long a command has to stop after Ctrl-C or
+// SIGTERM (serve's shutdown takes up to server.ShutdownGrace).
+const interruptGrace = 10 * time.Second
+
+// exitIfStuck ends the process with exit code 130 when, after a first
+// Ctrl-C or SIGTERM, the command has not returned within interruptGrace or
+// a second signal arrives: no read or computation that misses its context
+// can keep reelmatch running. done closes when run returns.
+func exitIfStuck(ctx context.Context, done <-chan struct{}, stderr io.Writer) {
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	timer := time.NewTimer(interruptGrace)
+	defer timer.Stop()
+	select {
+	case <-done:
+		return
+	case <-again:
+	case <-timer.C:
+	}
+	fmt.Fprintln(stderr, "reelmatch: interrupted")
+	os.Exit(exitInterrupted)
 }
