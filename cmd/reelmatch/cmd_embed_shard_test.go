@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -146,5 +147,32 @@ func TestDemoDataOnly(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(work, "manifest.json")); !os.IsNotExist(err) {
 		t.Errorf("--data-only went on to prepare (stat manifest: %v)", err)
+	}
+}
+
+// TestEmbedShardMergePretrained: with ONNX Runtime (the tiny fixture
+// encoders), shards embedded with another batch size than the one-machine
+// run still merge into the same bytes.
+func TestEmbedShardMergePretrained(t *testing.T) {
+	t.Setenv("REELMATCH_ENCODER", "")
+	models := reeltest.Models(t)
+	work := preparedWork(t, 30)
+	single := copyWork(t, workdir.Dir(work))
+	args := []string{"-q", "embed", "--encoder", "resnet50-distilbert", "--models", models, "--backend", "ort"}
+	if _, stderr, code := runCLI(t, append(args, "--work", string(single))...); code != exitOK {
+		t.Fatalf("one-machine embed: exit %d: %s", code, stderr)
+	}
+	for i := range 3 {
+		if _, stderr, code := runCLI(t, append(args, "--work", work, "--batch", "7", "--shard", fmt.Sprintf("%d/3", i))...); code != exitOK {
+			t.Fatalf("shard %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	if _, stderr, code := runCLI(t, append(args, "--work", work, "--merge")...); code != exitOK {
+		t.Fatalf("merge: exit %d: %s", code, stderr)
+	}
+	want, _ := os.ReadFile(single.Features("resnet50-distilbert"))
+	got, _ := os.ReadFile(workdir.Dir(work).Features("resnet50-distilbert"))
+	if len(want) == 0 || !bytes.Equal(got, want) {
+		t.Errorf("merged ONNX Runtime cache (%d bytes) differs from the one-machine cache (%d bytes)", len(got), len(want))
 	}
 }
