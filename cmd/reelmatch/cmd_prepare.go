@@ -50,7 +50,7 @@ training movie's (Jaccard similarity of the cleaned token sets at least
 0.8) or whose poster has the same SHA-256 as a training poster would make
 the held-out scores optimistic. Each such pair is a warning on stderr with
 both ids; the movies are kept (they are not broken data), and
-` + "`reelmatch eval --exclude-leaks`" + ` leaves them out of the held-out split.
+reelmatch eval --exclude-leaks leaves them out of the held-out split.
 
 With --json, stdout is {"movies":N,"train":T,"test":U,"dropped":{"<reason>":[ids]},
 "leaks":[{"kind":"intro"|"poster","test":ID,"train":ID,"similarity":J}]}.

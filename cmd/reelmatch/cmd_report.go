@@ -49,7 +49,7 @@ eval_<split>.json (with bootstrap intervals if eval --ci made them) when they
 still describe the run: the same movies, the matrix's diagonal as the current
 heads give it, and scores that agree with the matrix. Otherwise the split is
 evaluated in memory and a note says so (nothing in WORK is rewritten; run
-` + "`reelmatch eval`" + ` to save it). The file is written atomically.
+reelmatch eval to save it). The file is written atomically.
 
 Which run: --run NAME, else --encoder E's main run, else the only run in
 WORK, else the only main run among several; otherwise report stops (exit 2)

@@ -17,7 +17,12 @@ func newVersionCommand(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the reelmatch version",
-		Args:  noArgs,
+		Long: `version prints the version of this binary: the one set when it was
+released, else the module version Go recorded when it was built ((devel)
+for a build from a clone).
+
+With --json, stdout is {"version":V}.` + exitCodesHelp,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := version
 			if v == "" {

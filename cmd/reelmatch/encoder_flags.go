@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -23,7 +24,7 @@ type encoderOptions struct {
 
 // AddFlags registers --encoder, --models, --backend and --text-input.
 func (o *encoderOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVar(&o.Encoder, "encoder", envOr("REELMATCH_ENCODER", builtin.Name), "encoder name (see `reelmatch models`)")
+	f.StringVar(&o.Encoder, "encoder", envOr("REELMATCH_ENCODER", builtin.Name), "encoder: "+strings.Join(encoder.Names(), ", "))
 	f.StringVar(&o.Models, "models", envOr("REELMATCH_MODELS", ""), "models folder for pretrained encoders (default: the models cache)")
 	f.StringVar(&o.Backend, "backend", envOr("REELMATCH_BACKEND", ""), "ONNX runtime for pretrained encoders: ort, go or empty for automatic")
 	f.StringVar(&o.TextInput, "text-input", "", "intro fed to the text tower: raw or clean (default: the encoder's choice, clean for builtin)")

@@ -98,6 +98,7 @@ measures the alignment and lets you browse it.` + exitCodesHelp,
 	}
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
+	setUsage(root)
 	pf := root.PersistentFlags()
 	pf.BoolVar(&g.JSON, "json", false, "print results as one JSON document")
 	envDefault(pf.Lookup("json"), "REELMATCH_JSON")
