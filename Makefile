@@ -1,7 +1,9 @@
 # reelmatch: the README's quickstart commands.
-#   make demo   run the whole pipeline on the built-in synthetic demo, offline
-#   make test   install what the tests need (scripts/setup.sh), then run every test
-#   make bench  run the benchmarks (BENCH_MODELS=DIR for real-size ONNX models)
+#   make demo        run the whole pipeline on the built-in synthetic demo, offline
+#   make install     put reelmatch on your PATH: go install into GOBIN, else
+#                    GOPATH/bin (~/go/bin); PREFIX=/usr/local puts it in /usr/local/bin
+#   make test        install what the tests need (scripts/setup.sh), then run every test
+#   make bench       run the benchmarks (BENCH_MODELS=DIR for real-size ONNX models)
 #   make test-scale  sharded embedding on a one-node Slurm cluster (as root; scripts/test-scale.sh)
 
 GO ?= go
@@ -9,25 +11,45 @@ BIN := bin/reelmatch
 ORT_CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/reelmatch/onnxruntime/1.24.1/libonnxruntime.so.1
 export ORT_LIB ?= $(ORT_CACHE)
 export GOEXPERIMENT ?= simd
+# Where make install puts the binary (go install's own choice unless PREFIX).
+PREFIX ?=
+BINDIR := $(if $(PREFIX),$(PREFIX)/bin,$(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin))
 
-.PHONY: build test test-scale demo bench setup vet fmt
+.PHONY: build install deps test test-scale demo bench setup vet fmt
 
-build:
+# deps downloads the Go modules once, saying so (a cold module cache is
+# about 150 MB to fetch, which go build would do silently).
+deps:
+	@GOPROXY=off GOFLAGS=-mod=mod $(GO) mod download >/dev/null 2>&1 || \
+	  { echo "deps: downloading the Go modules (about 150 MB, once; a minute or more on a slow link)"; $(GO) mod download; }
+
+build: deps
+	@[ -f $(BIN) ] || echo "build: compiling $(BIN) (the first build compiles GoMLX and the other dependencies: a few minutes on 2 cores; later builds take seconds)"
 	$(GO) build -o $(BIN) ./cmd/reelmatch
+
+install: deps
+	@echo "install: building reelmatch into $(BINDIR)"
+	GOBIN="$(abspath $(BINDIR))" $(GO) install ./cmd/reelmatch
+	@case ":$$PATH:" in *":$(abspath $(BINDIR)):"*) echo "install: $(abspath $(BINDIR))/reelmatch is on your PATH: try reelmatch --help";; \
+	  *) echo "install: $(abspath $(BINDIR)) is not on your PATH; add it, e.g. export PATH=\"$(abspath $(BINDIR)):\$$PATH\"";; esac
 
 setup:
 	./scripts/setup.sh
 
 test: setup
+	@echo "test: gofmt and go vet (the first vet compiles every package: a few minutes on 2 cores)"
 	gofmt -l . | (! grep .) || (echo "gofmt: files above need formatting" >&2; exit 1)
 	$(GO) vet ./...
+	@echo "test: the race detector on the packages that run goroutines"
 	$(GO) test -race ./internal/server/ ./internal/search/ ./internal/vecmath/ ./internal/metrics/
+	@echo "test: every test (go test ./...: about 5 minutes on 2 cores, more when cold)"
 	$(GO) test -timeout 20m ./...
 
 test-scale:
 	./scripts/test-scale.sh
 
 demo: build
+	@echo "demo: running $(BIN) demo (about 15 s on 2 cores)"
 	./$(BIN) demo
 
 bench: setup

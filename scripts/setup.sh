@@ -13,6 +13,9 @@ ORT_VERSION=1.24.1
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/reelmatch/onnxruntime/$ORT_VERSION"
 lib="$cache/libonnxruntime.so.1"
 
+if ! GOPROXY=off GOFLAGS=-mod=mod go mod download >/dev/null 2>&1; then
+  echo "setup: downloading the Go modules (about 150 MB, once)" >&2
+fi
 go mod download
 
 if [ -n "${ORT_LIB:-}" ] && [ -f "$ORT_LIB" ]; then

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -115,15 +116,53 @@ func runDemo(ctx context.Context, opts DemoOptions, g *globalOptions, _ []string
 		return err
 	}
 	q := "a haunted house at midnight"
+	self, binary, onPath := invocation()
+	where := "on your PATH"
+	if !onPath {
+		where = "not on your PATH; make install puts it there"
+	}
+	w := shellQuote(work)
 	_, err = fmt.Fprintf(g.stdout, `
 demo folder: %s
+binary: %s (%s)
 next:
-  reelmatch search --work %s --text %q
-  reelmatch search --work %s --poster 1
-  reelmatch serve  --work %s
-  reelmatch report --work %s
-`, work, shellQuote(work), q, shellQuote(work), shellQuote(work), shellQuote(work))
+  %s search --work %s --text %q
+  %s search --work %s --poster 1
+  %s serve  --work %s
+  %s report --work %s
+`, work, binary, where, self, w, q, self, w, self, w, self, w)
 	return err
+}
+
+// invocation says how to run this binary again: "reelmatch" when that
+// name on PATH is this very file, else its path (relative to the current
+// folder when inside it, as bin/reelmatch after make demo). It also
+// returns the binary's absolute path and whether PATH finds it.
+func invocation() (command, binary string, onPath bool) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "reelmatch", "reelmatch", false
+	}
+	if r, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = r
+	}
+	if p, err := exec.LookPath("reelmatch"); err == nil {
+		a, aerr := os.Stat(p)
+		b, berr := os.Stat(exe)
+		if aerr == nil && berr == nil && os.SameFile(a, b) {
+			return "reelmatch", exe, true
+		}
+	}
+	command = shellQuote(exe)
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, exe); err == nil && !strings.HasPrefix(rel, "..") {
+			if !strings.Contains(rel, string(filepath.Separator)) {
+				rel = "." + string(filepath.Separator) + rel
+			}
+			command = shellQuote(rel)
+		}
+	}
+	return command, exe, false
 }
 
 // shellQuote quotes a path for copying into a POSIX shell when needed.

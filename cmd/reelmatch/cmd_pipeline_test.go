@@ -353,7 +353,7 @@ func TestDemoCLI(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("demo: exit %d\nstderr: %s", code, stderr)
 	}
-	for _, want := range []string{"split test, n=8", "poster->intro", "R@1", "demo folder: " + work, "reelmatch search --work " + work, "reelmatch serve", "reelmatch report"} {
+	for _, want := range []string{"split test, n=8", "poster->intro", "R@1", "demo folder: " + work, "\nbinary: ", " search --work " + work, " serve  --work ", " report --work "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout)
 		}
