@@ -122,7 +122,7 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 		// --quiet.
 		Warnf: func(format string, args ...any) { fmt.Fprintf(g.stderr, "warning: "+format+"\n", args...) },
 		NewBar: func(total int) progress.Bar {
-			return progress.New(g.progress(), total, "posters")
+			return progress.NewLabeled(g.progress(), total, "checking posters", "posters")
 		},
 	})
 	if err != nil {

@@ -229,7 +229,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	man, rep, err := dataset.Prepare(ctx, opts.Data, dataset.Options{
 		Pipeline: pipe,
 		Warnf:    func(format string, args ...any) { fmt.Fprintf(g.stderr, "warning: "+format+"\n", args...) },
-		NewBar:   func(total int) progress.Bar { return progress.New(g.progress(), total, "posters") },
+		NewBar:   func(total int) progress.Bar { return progress.NewLabeled(g.progress(), total, "checking posters", "posters") },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)

@@ -327,7 +327,7 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	m, hist, err := heads.Train(ctx, trainImg, trainTxt, val, opts.Config, heads.TrainOptions{
 		OnBatch: func(done, total int) {
 			if done == 1 {
-				bar = progress.New(g.progress(), total, fmt.Sprintf("epoch %d", epoch))
+				bar = progress.NewLabeled(g.progress(), total, fmt.Sprintf("epoch %d/%d", epoch, opts.Config.Epochs), "batches")
 			}
 			bar.Add(1)
 			if done == total {

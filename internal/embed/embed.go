@@ -342,7 +342,7 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	bar := progress.New(opts.Progress, len(miss), "posters")
+	bar := progress.NewLabeled(opts.Progress, len(miss), "embedding posters", "posters")
 	defer bar.Finish()
 
 	type job struct {
@@ -462,7 +462,7 @@ func encodeTexts(ctx context.Context, tower encoder.TextTower, texts []string, m
 	if len(miss) == 0 {
 		return nil
 	}
-	bar := progress.New(opts.Progress, len(miss), "intros")
+	bar := progress.NewLabeled(opts.Progress, len(miss), "embedding intros", "intros")
 	defer bar.Finish()
 	// Sorting by length keeps texts of similar length in one batch, so a
 	// padded ONNX batch wastes little; the stable sort keeps runs

@@ -24,8 +24,18 @@ type Options struct {
 	Force bool
 }
 
-// New starts a bar for total units of work described by what ("posters").
-func New(o Options, total int, what string) Bar {
+// New starts a bar for total units of work, labelled with the unit it
+// counts ("posters").
+func New(o Options, total int, unit string) Bar {
+	return NewLabeled(o, total, unit, unit)
+}
+
+// NewLabeled starts a bar for total units of work: label says what is
+// being done ("embedding posters", "epoch 3/30") and unit what the count,
+// the rate and the time left count ("posters", "batches"):
+//
+//	embedding posters  40% |████      | (120/300 posters, 52 posters/s) [2s:3s]
+func NewLabeled(o Options, total int, label, unit string) Bar {
 	out := o.Out
 	if out == nil {
 		out = os.Stderr
@@ -35,10 +45,11 @@ func New(o Options, total int, what string) Bar {
 	}
 	return &bar{progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(out),
-		progressbar.OptionSetDescription(what),
+		progressbar.OptionSetDescription(label),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(what),
+		progressbar.OptionSetItsString(unit),
+		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100_000_000),
 		progressbar.OptionClearOnFinish(),
 	)}

@@ -33,3 +33,20 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+// TestNewLabeled checks a bar names what it does and counts its unit, with
+// a rate and the time left.
+func TestNewLabeled(t *testing.T) {
+	var buf bytes.Buffer
+	b := NewLabeled(Options{Out: &buf, Force: true}, 40, "epoch 3/30", "batches")
+	b.Add(10)
+	got := buf.String()
+	for _, want := range []string{"epoch 3/30", "(10/40, ", " batches/s)", "s:"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bar %q lacks %q", got, want)
+		}
+	}
+	if strings.Contains(got, "epoch 3/30/s") {
+		t.Errorf("bar %q counts the label, not the unit", got)
+	}
+}
