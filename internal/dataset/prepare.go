@@ -125,7 +125,7 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 	}
 
 	infoPath := filepath.Join(dataDir, InfoFile)
-	rows, latin1, err := readInfo(ctx, infoPath)
+	rows, latin1, err := readInfo(ctx, infoPath, warn)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -251,7 +251,7 @@ func dropSummary(rep *Report) string {
 
 // readInfo parses info.csv. It strips a UTF-8 BOM, converts a non-UTF-8
 // file from Windows-1252, and reports CSV errors with their line.
-func readInfo(ctx context.Context, path string) ([]row, bool, error) {
+func readInfo(ctx context.Context, path string, warn func(string, ...any)) ([]row, bool, error) {
 	data, err := inputfile.ReadFile(ctx, path, inputfile.Table)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, &DataError{File: path, Msg: "file not found", Fix: "the data folder needs info.csv with a header holding id,name,intro"}
@@ -272,6 +272,10 @@ func readInfo(ctx context.Context, path string) ([]row, bool, error) {
 			return nil, false, fmt.Errorf("convert %s from latin-1: %w", path, err)
 		}
 		data, latin1 = conv, true
+	}
+	if d, ok := oldMacLines(data); ok {
+		data = d
+		warn(oldMacNotice, path)
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
 	cr.FieldsPerRecord = -1 // checked below, to word the error
@@ -403,6 +407,10 @@ func readTrain(ctx context.Context, path string, rows map[reel.MovieID]row, rep 
 		return nil, fileError(path, err)
 	}
 	data = bytes.TrimPrefix(data, []byte(utf8BOM))
+	if d, ok := oldMacLines(data); ok {
+		data = d
+		warn(oldMacNotice, path)
+	}
 	train := map[reel.MovieID]bool{}
 	seen := map[reel.MovieID]int{}
 	for i, line := range strings.Split(string(data), "\n") {
