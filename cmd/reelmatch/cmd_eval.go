@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -136,6 +137,9 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 		g.logf("eval: --exclude-leaks changes only the test split; split %s holds the training pairs anyway", opts.Split)
 	}
 	ev, err := space.Evaluate(opts.Split, eo)
+	if errors.Is(err, evalrun.ErrEmptySplit) {
+		return usagef("%v; --split all evaluates every movie", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -229,10 +230,17 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	man, rep, err := dataset.Prepare(ctx, opts.Data, dataset.Options{
 		Pipeline: pipe,
 		Warnf:    func(format string, args ...any) { fmt.Fprintf(g.stderr, "warning: "+format+"\n", args...) },
-		NewBar:   func(total int) progress.Bar { return progress.NewLabeled(g.progress(), total, "checking posters", "posters") },
+		NewBar: func(total int) progress.Bar {
+			return progress.NewLabeled(g.progress(), total, "checking posters", "posters")
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if rep.Test == 0 {
+		// run reports the held-out split: without one it would train for
+		// nothing and fail at eval.
+		return nil, usagef("prepare: the test split is empty (every kept movie is listed in %s): leave some ids out of train.txt, they become the held-out test movies", filepath.Join(opts.Data, dataset.TrainFile))
 	}
 	if _, err := man.SaveIfChanged(work.Manifest()); err != nil {
 		return nil, fmt.Errorf("prepare: %w", err)

@@ -126,8 +126,12 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 			kinds = append(kinds, q.flag)
 		}
 	}
-	if len(kinds) != 1 {
-		return usagef("search needs exactly one of --poster ID, --intro ID, --text TEXT or --image FILE (got %d: %s)", len(kinds), strings.Join(kinds, " "))
+	switch len(kinds) {
+	case 0:
+		return usagef("search needs a query: one of --poster ID, --intro ID, --text TEXT or --image FILE")
+	case 1:
+	default:
+		return usagef("search takes one query at a time, got %s: keep one of them", strings.Join(kinds, " and "))
 	}
 	if opts.Text != "" && strings.TrimSpace(opts.Text) == "" {
 		return usagef("--text is only whitespace: pass words to search for, e.g. --text \"a detective hunts a serial killer\"")

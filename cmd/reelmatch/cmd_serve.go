@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,13 +89,19 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 	if err := opts.check(); err != nil {
 		return err
 	}
-	if opts.Addr == "" {
-		return usagef("serve needs --addr HOST:PORT, e.g. %s", defaultServeAddr)
+	if err := checkAddr(opts.Addr); err != nil {
+		return err
 	}
 	work, name, err := resolveRun("serve", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
 		return err
 	}
+	// Bind first, so a port in use is said before the run loads.
+	ln, err := listen(opts.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	start := time.Now()
 	eng, err := engine.Open(ctx, work, name, opts.config())
 	if err != nil {
@@ -116,7 +125,56 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 		Engine: eng,
 		Logger: slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
 	})
-	return listenAndServe(ctx, srv, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search, Index: eng.Index()})
+	return serve(ctx, srv, ln, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search, Index: eng.Index()})
+}
+
+// checkAddr rejects an --addr that is not HOST:PORT with a port in
+// 0..65535 as a usage error, before anything is loaded.
+func checkAddr(addr string) error {
+	const example = "e.g. " + defaultServeAddr + " (this machine only) or 0.0.0.0:8080 (every interface); port 0 picks a free port"
+	if addr == "" {
+		return usagef("serve needs --addr HOST:PORT, %s", example)
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr %q is not HOST:PORT: %s", addr, example)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return usagef("--addr %s: the port must be a number from 0 to 65535, got %q", addr, port)
+	}
+	return nil
+}
+
+// listen binds addr, wording the usual failures with their fix: a port
+// another program holds (exit 1), an address that is not this machine's or
+// a port that needs root (exit 2: the flag is wrong).
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		return ln, nil
+	case errors.Is(err, syscall.EADDRINUSE):
+		host, port, _ := net.SplitHostPort(addr)
+		return nil, fmt.Errorf("port %s on %s is already in use (another reelmatch serve?): stop that program, or pick a free port with --addr %s:0", port, hostOrAll(host), hostOrAll(host))
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, usagef("--addr %s: %s is not an address of this machine: use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)", addr, host)
+	case errors.Is(err, syscall.EACCES):
+		return nil, usagef("--addr %s: ports below 1024 need root: pick another, e.g. 8080", addr)
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return nil, usagef("--addr %s: unknown host %q: use an IP address such as 127.0.0.1", addr, dnsErr.Name)
+	}
+	return nil, fmt.Errorf("listen on %s: %w", addr, err)
+}
+
+// hostOrAll names an empty listen host as every interface does.
+func hostOrAll(host string) string {
+	if host == "" {
+		return "0.0.0.0"
+	}
+	return host
 }
 
 // serveJSON is what serve prints on stdout under --json once it listens,
@@ -131,13 +189,9 @@ type serveJSON struct {
 	Index string `json:"index"`
 }
 
-// listenAndServe binds opts.Addr, prints the URL and serves until ctx is
-// cancelled, then shuts down gracefully.
-func listenAndServe(ctx context.Context, srv *server.Server, opts ServeOptions, g *globalOptions, out serveJSON) error {
-	ln, err := net.Listen("tcp", opts.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another server using the port? pick one with --addr)", opts.Addr, err)
-	}
+// serve prints the URL of ln and serves until ctx is cancelled, then shuts
+// down gracefully.
+func serve(ctx context.Context, srv *server.Server, ln net.Listener, opts ServeOptions, g *globalOptions, out serveJSON) error {
 	addr := ln.Addr().(*net.TCPAddr)
 	url := "http://" + addr.String() + "/"
 	// The URL is the command's whole point, so it shows even under --quiet.
@@ -145,7 +199,6 @@ func listenAndServe(ctx context.Context, srv *server.Server, opts ServeOptions, 
 	if g.JSON {
 		out.URL = url
 		if err := g.printJSON(out); err != nil {
-			ln.Close()
 			return err
 		}
 	}

@@ -450,7 +450,7 @@ func TestServeErrors(t *testing.T) {
 		{"unknown run", []string{"serve", "--work", work, "--encoder", "clip-vit-b32"}, exitFailure, "clip-vit-b32"},
 		{"bad text input", []string{"serve", "--work", work, "--text-input", "shouty"}, exitUsage, "--text-input"},
 		{"extra argument", []string{"serve", "--work", work, "now"}, exitUsage, "takes no arguments"},
-		{"port in use", []string{"serve", "--work", work, "--addr", busy.Addr().String()}, exitFailure, "listen on " + busy.Addr().String()},
+		{"port in use", []string{"serve", "--work", work, "--addr", busy.Addr().String()}, exitFailure, "is already in use"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)

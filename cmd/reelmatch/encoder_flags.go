@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -30,9 +31,13 @@ func (o *encoderOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.TextInput, "text-input", "", "intro fed to the text tower: raw or clean (default: the encoder's choice, clean for builtin)")
 }
 
-// check rejects a --text-input other than raw, clean or empty (the
-// encoder's choice) as a usage error.
+// check rejects an --encoder that is not registered, and a --text-input
+// other than raw, clean or empty (the encoder's choice), as usage errors,
+// before any work starts.
 func (o *encoderOptions) check() error {
+	if o.Encoder != "" && !slices.Contains(encoder.Names(), o.Encoder) {
+		return usagef("unknown encoder %q: --encoder takes one of %s", o.Encoder, strings.Join(encoder.Names(), ", "))
+	}
 	if o.TextInput != "" && o.TextInput != embed.TextRaw && o.TextInput != embed.TextClean {
 		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, o.TextInput)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/pflag"
 
@@ -15,10 +17,20 @@ func addDataFlag(f *pflag.FlagSet, p *string) {
 	f.StringVar(p, "data", envOr("REELMATCH_DATA", ""), "dataset folder holding info.csv, poster/ and train.txt")
 }
 
-// checkData rejects an empty --data as a usage error naming verb.
+// checkData rejects an empty --data, and one that is not a folder, as a
+// usage error (exit 2) naming verb or the path.
 func checkData(verb, data string) error {
 	if data == "" {
 		return usagef("%s needs --data DIR (or REELMATCH_DATA), the folder holding info.csv, poster/ and train.txt", verb)
+	}
+	st, err := os.Stat(data)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("--data %s: no such folder (pass the folder holding info.csv, poster/ and train.txt)", data)
+	case err != nil:
+		return usagef("--data %s: %v", data, errors.Unwrap(err))
+	case !st.IsDir():
+		return usagef("--data %s is a file: pass the folder holding info.csv, poster/ and train.txt", data)
 	}
 	return nil
 }

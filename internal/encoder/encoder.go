@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -130,7 +131,7 @@ func New(name string, cfg Config) (Encoder, error) {
 	f, ok := factories[name]
 	mu.Unlock()
 	if !ok {
-		return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownEncoder, name, Names())
+		return nil, fmt.Errorf("%w %q: the encoders are %s", ErrUnknownEncoder, name, strings.Join(Names(), ", "))
 	}
 	return f(cfg)
 }

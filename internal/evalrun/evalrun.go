@@ -65,6 +65,10 @@ func CheckSplit(split string) error {
 // that could be meant.
 var ErrAmbiguousRun = errors.New("several runs")
 
+// ErrEmptySplit is wrapped when a split to evaluate has no movies (every
+// kept movie listed in train.txt leaves the test split empty).
+var ErrEmptySplit = errors.New("has no movies")
+
 // RunInfo describes one run folder of WORK, from its config.json.
 type RunInfo struct {
 	// Name is the run's folder name under WORK/runs.
@@ -382,7 +386,7 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 		idx, excluded = s.withoutLeaks(idx)
 	}
 	if len(idx) == 0 {
-		return nil, fmt.Errorf("split %s of run %s has no movies (check train.txt, then rerun `reelmatch prepare`)", split, s.Run)
+		return nil, fmt.Errorf("split %s of run %s %w (check train.txt, then rerun `reelmatch prepare`)", split, s.Run, ErrEmptySplit)
 	}
 	img, txt := make([][]float32, len(idx)), make([][]float32, len(idx))
 	ids := make([]reel.MovieID, len(idx))

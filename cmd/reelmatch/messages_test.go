@@ -1,0 +1,73 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestUsageErrorsBeforeWork runs commands whose flags or data cannot work:
+// each stops with the exit code and a one-line message naming what is
+// wrong, before writing anything to WORK.
+func TestUsageErrorsBeforeWork(t *testing.T) {
+	data := writeDataset(t, threeMovies, []string{"1", "2", "3"}, "1\n3\n")
+	allTrain := writeDataset(t, threeMovies, []string{"1", "2", "3"}, "1\n2\n3\n")
+	file := filepath.Join(t.TempDir(), "info.csv")
+	if err := os.WriteFile(file, []byte(threeMovies), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	trained := string(synthWork(t, synthTestMovies))
+	for _, tc := range []struct {
+		name string
+		args []string // WORK is appended when work is true
+		work bool
+		code int
+		want string
+	}{
+		{"unknown encoder", []string{"run", "--data", data, "--encoder", "nope"}, true, exitUsage, `unknown encoder "nope": --encoder takes one of builtin, `},
+		{"unknown encoder for embed", []string{"embed", "--encoder", "nope"}, true, exitUsage, `unknown encoder "nope"`},
+		{"every movie in train.txt", []string{"run", "--data", allTrain, "--encoder", "builtin"}, true, exitUsage, "the test split is empty (every kept movie is listed in " + filepath.Join(allTrain, "train.txt") + ")"},
+		{"missing --data folder", []string{"prepare", "--data", filepath.Join(data, "nope")}, true, exitUsage, "--data " + filepath.Join(data, "nope") + ": no such folder"},
+		{"--data is a file", []string{"run", "--data", file}, true, exitUsage, "--data " + file + " is a file"},
+		{"search without a query", []string{"search", "--work", trained}, false, exitUsage, "search needs a query: one of --poster ID"},
+		{"search with two queries", []string{"search", "--work", trained, "--text", "x", "--poster", "1"}, false, exitUsage, "got --poster and --text"},
+		{"serve on a bad address", []string{"serve", "--work", trained, "--addr", "8080"}, false, exitUsage, `--addr "8080" is not HOST:PORT`},
+		{"serve on a port out of range", []string{"serve", "--work", trained, "--addr", "127.0.0.1:70000"}, false, exitUsage, "the port must be a number from 0 to 65535"},
+		{"serve on another machine's address", []string{"serve", "--work", trained, "--addr", "192.0.2.1:8080"}, false, exitUsage, "192.0.2.1 is not an address of this machine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := tc.args
+			work := filepath.Join(t.TempDir(), "work")
+			if tc.work {
+				args = append(args, "--work", work)
+			}
+			stdout, stderr, code := runCLI(t, args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			if code != tc.code || !strings.Contains(last, tc.want) || stdout != "" {
+				t.Errorf("exit %d, last stderr line %q, stdout %q; want exit %d and %q", code, last, stdout, tc.code, tc.want)
+			}
+			if _, err := os.Stat(work); err == nil {
+				t.Errorf("WORK %s was created", work)
+			}
+		})
+	}
+}
+
+// TestEvalEmptySplit evaluates a run whose test split is empty: a usage
+// error that points at --split all.
+func TestEvalEmptySplit(t *testing.T) {
+	work := copyWork(t, synthWork(t, synthTestMovies))
+	man := loadSpace(t, work).Manifest
+	for i := range man.Movies {
+		man.Movies[i].Split = "train"
+	}
+	if err := man.Save(work.Manifest()); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runCLI(t, "eval", "--work", string(work))
+	if code != exitUsage || !strings.Contains(stderr, "split test of run builtin has no movies") || !strings.Contains(stderr, "--split all") {
+		t.Errorf("exit %d stderr %q; want exit %d naming the empty split and --split all", code, stderr, exitUsage)
+	}
+}
