@@ -71,3 +71,31 @@ func TestEvalEmptySplit(t *testing.T) {
 		t.Errorf("exit %d stderr %q; want exit %d naming the empty split and --split all", code, stderr, exitUsage)
 	}
 }
+
+// TestPathNamedOnce feeds a file that is not an image: the error names it
+// once, not once per layer.
+func TestPathNamedOnce(t *testing.T) {
+	trained := string(synthWork(t, synthTestMovies))
+	notImage := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notImage, []byte("not a poster"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "none.jpg")
+	for _, tc := range []struct {
+		name string
+		args []string
+		path string
+		want string
+	}{
+		{"search, not an image", []string{"search", "--work", trained, "--image", notImage}, notImage, "unknown image format"},
+		{"encode, not an image", []string{"encode", "--image", notImage}, notImage, "unknown image format"},
+		{"encode, missing", []string{"encode", "--image", missing}, missing, "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runCLI(t, tc.args...)
+			if code != exitFailure || strings.Count(stderr, tc.path) != 1 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d stderr %q: want exit 1, %q once and %q", code, stderr, tc.path, tc.want)
+			}
+		})
+	}
+}

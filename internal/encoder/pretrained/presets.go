@@ -124,7 +124,9 @@ func ResolvePresets(name string) ([]Preset, error) {
 	for n := range encoderPresets {
 		known = append(known, n)
 	}
+	// An encoder preset may share its name with a model preset.
 	slices.Sort(known)
+	known = slices.Compact(known)
 	return nil, fmt.Errorf("unknown model preset %q (known: %s)", name, strings.Join(known, ", "))
 }
 

@@ -121,7 +121,8 @@ func NewCLIP(cfg encoder.Config) (*Encoder, error) {
 }
 
 // Build makes the named encoder (NameResNetDistilBERT or NameCLIP) from
-// explicit files on the runtime cfg.Backend selects.
+// explicit files on the runtime cfg.Backend selects. Its errors do not
+// repeat the encoder's name: the caller that chose it wraps them with it.
 func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 	var recipe imageprep.Recipe
 	var imageOuts, textOuts []string
@@ -130,18 +131,18 @@ func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 	case NameResNetDistilBERT:
 		r, err := resnetRecipe(cfg.ImagePrep)
 		if err != nil {
-			return nil, fmt.Errorf("encoder %s: %w", name, err)
+			return nil, err
 		}
 		recipe = r
 		imageOuts = []string{outPooler, outFeatures, outLastHidden}
 		textOuts = []string{outLastHidden}
 	case NameCLIP:
 		if cfg.ImagePrep != "" && cfg.ImagePrep != ImagePrepCLIP {
-			return nil, fmt.Errorf("encoder %s: image prep %q: CLIP takes its recipe from preprocessor_config.json (%q)", name, cfg.ImagePrep, ImagePrepCLIP)
+			return nil, fmt.Errorf("image prep %q: CLIP takes its recipe from preprocessor_config.json (%q)", cfg.ImagePrep, ImagePrepCLIP)
 		}
 		r, err := imageprep.FromCLIPConfig(f.Preprocessor)
 		if err != nil {
-			return nil, fmt.Errorf("encoder %s: %w", name, err)
+			return nil, err
 		}
 		recipe = r
 		imageOuts = []string{outImageEmbed}
@@ -156,7 +157,7 @@ func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 		longText = LongTextTruncate
 	case LongTextTruncate, LongTextChunk:
 	default:
-		return nil, fmt.Errorf("encoder %s: long text %q: want %q or %q", name, cfg.LongText, LongTextTruncate, LongTextChunk)
+		return nil, fmt.Errorf("long text %q: want %q or %q", cfg.LongText, LongTextTruncate, LongTextChunk)
 	}
 	textInput := cfg.TextInput
 	if textInput == "" {
@@ -165,32 +166,32 @@ func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 
 	for _, p := range []string{f.ImageModel, f.TextModel, f.Tokenizer} {
 		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("encoder %s: %w: %s", name, ErrModelMissing, p)
+			return nil, fmt.Errorf("%w: %s", ErrModelMissing, p)
 		}
 	}
 	rt, err := encoder.OpenRuntime(cfg.Backend)
 	if err != nil {
-		return nil, fmt.Errorf("encoder %s: %w", name, err)
+		return nil, err
 	}
 	tk, err := tokenize.Load(f.Tokenizer)
 	if err != nil {
-		return nil, fmt.Errorf("encoder %s: %w", name, err)
+		return nil, err
 	}
 	opts := encoder.SessionOptions{Threads: cfg.Threads}
 	img, err := newImageTower(rt, f.ImageModel, recipe, imageOuts, opts)
 	if err != nil {
-		return nil, fmt.Errorf("encoder %s: %w", name, err)
+		return nil, err
 	}
 	txt, err := newTextTower(rt, f.TextModel, tk, textOuts, longText == LongTextChunk, opts)
 	if err != nil {
 		img.Close()
-		return nil, fmt.Errorf("encoder %s: %w", name, err)
+		return nil, err
 	}
 	e := &Encoder{name: name, shared: shared, textInput: textInput, img: img, txt: txt}
 	e.fingerprint, err = fingerprint(name, f, recipe, img, txt, textInput, longText)
 	if err != nil {
 		e.Close()
-		return nil, fmt.Errorf("encoder %s: %w", name, err)
+		return nil, err
 	}
 	return e, nil
 }
