@@ -217,18 +217,22 @@ func printEvalTable(w io.Writer, r *evalrun.Result, allCI bool) error {
 	if r.Split == evalrun.SplitAll {
 		fmt.Fprintln(w, evalrun.AllProtocolNote)
 	}
-	fmt.Fprintf(w, "%-14s %-24s %-23s %7s %7s %5s %7s %6s %7s\n", "direction", "mean rank pct [95% CI]", "R@10 [95% CI]", "R@1", "R@5", "MedR", "MeanR", "MRR", "top1")
+	t := table{right: []bool{false, false, false, true, true, true, true, true, true}}
+	t.add("direction", "mean rank pct [95% CI]", "R@10 [95% CI]", "R@1", "R@5", "MedR", "MeanR", "MRR", "top1")
 	row := func(name string, s metrics.Scores) {
 		mrp, r10 := pctf(s.MeanRankPercentile), pctf(s.R10)
 		if c := s.CI; c != nil {
 			mrp += " " + pct(c.MeanRankPercentile)
 			r10 += " " + pct(c.R10)
 		}
-		fmt.Fprintf(w, "%-14s %-24s %-23s %7s %7s %5d %7.1f %6.3f %7s\n", name, mrp, r10, pctf(s.R1), pctf(s.R5), s.MedianRank, s.MeanRank, s.MRR, pctf(s.Top1Acc))
+		t.add(name, mrp, r10, pctf(s.R1), pctf(s.R5), fmt.Sprint(s.MedianRank), fmt.Sprintf("%.1f", s.MeanRank), fmt.Sprintf("%.3f", s.MRR), pctf(s.Top1Acc))
 	}
 	row("poster->intro", r.PosterToIntro)
 	row("intro->poster", r.IntroToPoster)
-	fmt.Fprintf(w, "%-14s %-24s %-23s %7s %7s %5d %7.1f\n", "chance", pctf(0.5), pctf(r.Chance.R10), pctf(r.Chance.R1), pctf(r.Chance.R5), (r.N+1)/2, float64(r.N+1)/2)
+	t.add("chance", pctf(0.5), pctf(r.Chance.R10), pctf(r.Chance.R1), pctf(r.Chance.R5), fmt.Sprint((r.N+1)/2), fmt.Sprintf("%.1f", float64(r.N+1)/2))
+	if err := t.write(w); err != nil {
+		return err
+	}
 	if b := r.Bootstrap; b != nil {
 		fmt.Fprintf(w, "%.0f%% CI: bootstrap over the %d queries (gallery fixed), %d resamples, seed %d, percentile method\n", 100*b.Level, r.N, b.Resamples, b.Seed)
 	}
@@ -236,16 +240,19 @@ func printEvalTable(w io.Writer, r *evalrun.Result, allCI bool) error {
 		return nil
 	}
 	fmt.Fprintln(w, "95% intervals of the other metrics:")
+	t = table{}
+	t.add("direction", "R@1", "R@5", "MedR", "MeanR", "MRR", "top1")
 	for _, d := range []struct {
 		name string
 		s    metrics.Scores
 	}{{"poster->intro", r.PosterToIntro}, {"intro->poster", r.IntroToPoster}} {
-		c := d.s.CI
-		if c == nil {
-			continue
+		if c := d.s.CI; c != nil {
+			t.add(d.name, pct(c.R1), pct(c.R5), fmt.Sprintf("[%g, %g]", c.MedianRank[0], c.MedianRank[1]),
+				fmt.Sprintf("[%.1f, %.1f]", c.MeanRank[0], c.MeanRank[1]), fmt.Sprintf("[%.3f, %.3f]", c.MRR[0], c.MRR[1]), pct(c.Top1Acc))
 		}
-		fmt.Fprintf(w, "%-14s R@1 %s  R@5 %s  MedR [%g, %g]  MeanR [%.1f, %.1f]  MRR [%.3f, %.3f]  top1 %s\n", d.name,
-			pct(c.R1), pct(c.R5), c.MedianRank[0], c.MedianRank[1], c.MeanRank[0], c.MeanRank[1], c.MRR[0], c.MRR[1], pct(c.Top1Acc))
+	}
+	if err := t.write(w); err != nil {
+		return err
 	}
 	return nil
 }

@@ -170,11 +170,12 @@ func TestPipelineCLI(t *testing.T) {
 			t.Errorf("eval without --ci printed every interval:\n%s", stdout)
 		}
 		stdout, _, _ = runCLI(t, "eval", "--work", string(work), "--ci", "--resamples", "200", "-q")
-		for _, want := range []string{"95% intervals of the other metrics:", "MedR [", "200 resamples"} {
+		for _, want := range []string{"95% intervals of the other metrics:", "direction      R@1", "200 resamples"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("eval --ci --resamples 200 output lacks %q:\n%s", want, stdout)
 			}
 		}
+		checkColumns(t, stdout)
 		for _, bad := range []string{"0", "99", "100001", "x"} {
 			if _, stderr, code := runCLI(t, "eval", "--work", string(work), "--resamples", bad); code != exitUsage || !strings.Contains(stderr, "resamples") {
 				t.Errorf("--resamples %s: exit %d, stderr %q; want a usage error naming the flag", bad, code, stderr)
@@ -314,8 +315,8 @@ func TestPipelineCLI(t *testing.T) {
 			{"missing image", []string{"--image", "/no/such/file.jpg"}, exitFailure, "/no/such/file.jpg"},
 			{"not an image", []string{"--image", work.Manifest()}, exitFailure, "manifest.json"},
 			{"k zero", []string{"--intro", "1", "-k", "0"}, exitUsage, "-k"},
-			{"two queries", []string{"--intro", "1", "--text", "x"}, exitUsage, "exactly one"},
-			{"no query", nil, exitUsage, "exactly one"},
+			{"two queries", []string{"--intro", "1", "--text", "x"}, exitUsage, "one query at a time, got --intro and --text"},
+			{"no query", nil, exitUsage, "search needs a query"},
 			{"bad split", []string{"--intro", "1", "--split", "x"}, exitUsage, "split"},
 		} {
 			t.Run(tt.name, func(t *testing.T) {

@@ -99,3 +99,56 @@ func TestPathNamedOnce(t *testing.T) {
 		})
 	}
 }
+
+// checkColumns checks that every table in out (a header line starting
+// "direction" and the rows below it) is aligned: splitting each line at
+// runs of two or more spaces, a row's k-th cell overlaps the header's k-th
+// column name, whether the column is aligned left or right.
+func checkColumns(t *testing.T, out string) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	tables := 0
+	for i, h := range lines {
+		if !strings.HasPrefix(h, "direction ") {
+			continue
+		}
+		tables++
+		head := cellSpans(h)
+		for _, row := range lines[i+1:] {
+			if !strings.HasPrefix(row, "poster->intro") && !strings.HasPrefix(row, "intro->poster") && !strings.HasPrefix(row, "chance") {
+				break
+			}
+			cells := cellSpans(row)
+			if len(cells) > len(head) {
+				t.Errorf("row %q has %d cells, the header %q %d", row, len(cells), h, len(head))
+				continue
+			}
+			for k, c := range cells {
+				if c[1] <= head[k][0] || c[0] >= head[k][1] {
+					t.Errorf("cell %d of %q is not under %q:\n%s\n%s", k, row[c[0]:c[1]], h[head[k][0]:head[k][1]], h, row)
+				}
+			}
+		}
+	}
+	if tables == 0 {
+		t.Errorf("no table in:\n%s", out)
+	}
+}
+
+// cellSpans returns the [start, end) byte spans of line's cells, cells
+// being separated by two or more spaces.
+func cellSpans(line string) [][2]int {
+	var out [][2]int
+	start := -1
+	for p := 0; p <= len(line); p++ {
+		gap := p == len(line) || (line[p] == ' ' && (p+1 == len(line) || line[p+1] == ' '))
+		switch {
+		case start < 0 && p < len(line) && line[p] != ' ':
+			start = p
+		case start >= 0 && gap:
+			out = append(out, [2]int{start, p})
+			start = -1
+		}
+	}
+	return out
+}
