@@ -64,7 +64,7 @@ mean rank percentile and R@10; --ci prints the others too.
 The seed's "accuracy along dim 0/1" (65.66%/66.30%) came from a get_acc
 function that is lost: it may be a top-1 accuracy or a mean rank
 percentile, on split all. Both are printed; neither reading can be
-confirmed (see ` + "`reelmatch run --protocol seed`" + `).
+confirmed (see reelmatch run --protocol seed).
 
 --exclude-leaks leaves out of the test split every movie whose cleaned
 intro is (nearly) identical to a training movie's or whose poster has the

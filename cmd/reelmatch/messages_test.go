@@ -55,18 +55,22 @@ func TestUsageErrorsBeforeWork(t *testing.T) {
 	}
 }
 
-// TestEvalEmptySplit evaluates a run whose test split is empty: a usage
+// TestEvalEmptySplit evaluates a run trained on a dataset whose
+// train.txt lists every movie: eval's default split is empty, a usage
 // error that points at --split all.
 func TestEvalEmptySplit(t *testing.T) {
-	work := copyWork(t, synthWork(t, synthTestMovies))
-	man := loadSpace(t, work).Manifest
-	for i := range man.Movies {
-		man.Movies[i].Split = "train"
+	data := writeDataset(t, threeMovies, []string{"1", "2", "3"}, "1\n2\n3\n")
+	work := filepath.Join(t.TempDir(), "work")
+	for _, args := range [][]string{
+		{"prepare", "--data", data},
+		{"embed", "--encoder", "builtin"},
+		{"train", "--encoder", "builtin", "--epochs", "1", "--val-fraction", "0"},
+	} {
+		if _, stderr, code := runCLI(t, append(args, "--work", work, "-q")...); code != exitOK {
+			t.Fatalf("%s: exit %d: %s", args[0], code, stderr)
+		}
 	}
-	if err := man.Save(work.Manifest()); err != nil {
-		t.Fatal(err)
-	}
-	_, stderr, code := runCLI(t, "eval", "--work", string(work))
+	_, stderr, code := runCLI(t, "eval", "--work", work)
 	if code != exitUsage || !strings.Contains(stderr, "split test of run builtin has no movies") || !strings.Contains(stderr, "--split all") {
 		t.Errorf("exit %d stderr %q; want exit %d naming the empty split and --split all", code, stderr, exitUsage)
 	}
