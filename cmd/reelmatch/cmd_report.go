@@ -34,9 +34,14 @@ func newReportCommand(g *globalOptions) *cobra.Command {
 		Long: `report writes one HTML file that opens offline (thumbnails and charts are
 inlined, nothing is fetched) describing one trained run of WORK:
 
-  1. retrieval metrics of the test split (held out) and of split all (the
-     seed's protocol, training pairs included, labelled so) next to the
-     seed's own reported figures;
+  1. the leak check of the manifest; every run of the run's encoder side
+     by side on the test split (held out): the mean rank percentile and
+     R@10 of both directions with bootstrap 95% intervals, the mean ± sd of
+     runs that differ only in their seed, the shuffled-pairs control, the
+     baselines and chance; the run's own metrics on the test split and on
+     split all (training pairs included, labelled so); the seed's reported
+     figures beside both readings (top-1 accuracy and mean rank percentile)
+     of the seed-protocol run (run --protocol seed) when WORK has one;
   2. loss curves from history.json and histograms of where the true match
      lands;
   3. the seed's qualitative study: --examples held-out posters drawn at
@@ -45,7 +50,7 @@ inlined, nothing is fetched) describing one trained run of WORK:
   4. a heat map of D for --heatmap-size held-out movies drawn the same way.
 
 Ranks come from distance_<split>.safetensors and metrics from
-eval_<split>.json (with bootstrap intervals if eval --ci made them) when they
+eval_<split>.json (with their bootstrap intervals) when they
 still describe the run: the same movies, the matrix's diagonal as the current
 heads give it, and scores that agree with the matrix. Otherwise the split is
 evaluated in memory and a note says so (nothing in WORK is rewritten; run

@@ -140,6 +140,10 @@ func Build(ctx context.Context, work workdir.Dir, names []string, opts Options) 
 			d.Settings[name+" "+k] = v
 		}
 	}
+	if err := b.compare(d, b.encoder); err != nil {
+		return nil, fmt.Errorf("report: compare runs: %w", err)
+	}
+	d.Leaks = dataset.FindLeaks(man.Movies)
 	return d, nil
 }
 
@@ -149,6 +153,20 @@ type builder struct {
 	work   workdir.Dir
 	opts   Options
 	thumbs map[reel.MovieID][]byte
+	// encoder is the first run's encoder, whose runs compare puts side by
+	// side.
+	encoder string
+	// splits memoises split by run and split name, so the comparison does
+	// not evaluate (or note) a split twice.
+	splits map[[2]string]splitOut
+}
+
+// splitOut is what split returns.
+type splitOut struct {
+	s   *Split
+	res *evalrun.Result
+	ids []reel.MovieID
+	D   [][]float32
 }
 
 // run builds one run's section and returns the settings to list for it.
@@ -158,10 +176,13 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 		return Run{}, nil, err
 	}
 	run := Run{Encoder: name}
+	if b.encoder == "" {
+		b.encoder = space.Encoder
+	}
 	var testD [][]float32
 	var testIDs []reel.MovieID
 	for _, split := range []string{evalrun.SplitTest, evalrun.SplitAll} {
-		s, ids, D, err := b.split(space, split)
+		s, _, ids, D, err := b.split(space, split)
 		if err != nil {
 			return Run{}, nil, err
 		}
@@ -202,26 +223,43 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 	return run, settings, nil
 }
 
-// split returns one split's metrics and ranks with the ids and D behind
-// them; nil when the split has no movies. The saved distance matrix is used
+// split returns one split's metrics and ranks, the evaluation they come
+// from, and the ids and D behind them; nil when the split has no movies. The saved distance matrix is used
 // when it still describes the run (same movies, and its diagonal matches the
 // current heads), the saved eval json when its scores agree with that
 // matrix (it may carry bootstrap intervals); anything else is recomputed in
 // memory and noted. Nothing in WORK is rewritten.
-func (b *builder) split(space *evalrun.Space, split string) (*Split, []reel.MovieID, [][]float32, error) {
+func (b *builder) split(space *evalrun.Space, split string) (*Split, *evalrun.Result, []reel.MovieID, [][]float32, error) {
+	key := [2]string{space.Run, split}
+	if o, ok := b.splits[key]; ok {
+		return o.s, o.res, o.ids, o.D, nil
+	}
+	s, res, ids, D, err := b.evalSplit(space, split)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if b.splits == nil {
+		b.splits = map[[2]string]splitOut{}
+	}
+	b.splits[key] = splitOut{s, res, ids, D}
+	return s, res, ids, D, nil
+}
+
+// evalSplit is split without the memo.
+func (b *builder) evalSplit(space *evalrun.Space, split string) (*Split, *evalrun.Result, []reel.MovieID, [][]float32, error) {
 	idx, err := space.Subset(split)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if len(idx) == 0 {
-		return nil, nil, nil, nil
+		return nil, nil, nil, nil, nil
 	}
 	name := space.Run
 	ids, D, derr := evalrun.LoadDistance(b.work.Distance(name, split))
 	if derr != nil || !currentDistance(space, idx, ids, D) {
 		ev, err := space.Evaluate(split, evalrun.Options{})
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		ids, D = ev.IDs, ev.D
 	}
@@ -245,7 +283,7 @@ func (b *builder) split(space *evalrun.Space, split string) (*Split, []reel.Movi
 		// The template prints "all:" before the note already.
 		s.Note = strings.TrimPrefix(evalrun.AllProtocolNote, "split all: ")
 	}
-	return s, ids, D, nil
+	return s, res, ids, D, nil
 }
 
 // diagonalTolerance absorbs the float32 rounding between the blocked kernel

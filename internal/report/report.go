@@ -13,6 +13,9 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/reelmatch/reelmatch/internal/dataset"
+	"github.com/reelmatch/reelmatch/internal/scoreboard"
 )
 
 // Data is everything the report shows.
@@ -24,6 +27,16 @@ type Data struct {
 	Train     int
 	Test      int
 	Runs      []Run
+	// Compare is every run of the first run's encoder side by side on the
+	// test split (its heads, seeds, baselines, control); nil without a
+	// test split.
+	Compare *scoreboard.Board
+	// SeedProtocol is the two readings of the seed's number, when WORK
+	// holds the run `run --protocol seed` trains.
+	SeedProtocol *SeedProtocol
+	// Leaks are prepare's leak check on the manifest (test movies sharing
+	// an intro or a poster with a training movie).
+	Leaks []dataset.Leak
 	// Settings are shown verbatim in the appendix (the effective configuration).
 	Settings map[string]string
 }
@@ -102,34 +115,23 @@ type Hit struct {
 	IsMatch  bool
 }
 
-// SeedFigure is a number the seed reported on its own data.
-type SeedFigure struct {
-	Model string
-	Dim0  string
-	Dim1  string
-}
-
-// SeedFigures are the seed's Table 2, on its own data (N=2,938, every
-// sample as test set): "accuracy" along dim 0 and dim 1 of D, by a function
-// whose definition is lost.
-var SeedFigures = []SeedFigure{
-	{Model: "ResNet-50 + DistilBERT", Dim0: "65.66%", Dim1: "66.30%"},
-	{Model: "CLIP ViT-B/32", Dim0: "62.87%", Dim1: "62.4%"},
-}
-
 //go:embed report.html.tmpl
 var templates embed.FS
 
 var tmpl = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"pct":      func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
-	"f3":       func(v float64) string { return fmt.Sprintf("%.3f", v) },
-	"f1":       func(v float64) string { return fmt.Sprintf("%.1f", v) },
-	"img":      dataURI,
-	"ci":       ciText,
-	"lossSVG":  lossSVG,
-	"rankBars": rankBars,
-	"heatmap":  heatmapURI,
-	"seed":     func() []SeedFigure { return SeedFigures },
+	"pct":            func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"f3":             func(v float64) string { return fmt.Sprintf("%.3f", v) },
+	"f1":             func(v float64) string { return fmt.Sprintf("%.1f", v) },
+	"img":            dataURI,
+	"ci":             ciText,
+	"lossSVG":        lossSVG,
+	"rankBars":       rankBars,
+	"heatmap":        heatmapURI,
+	"seed":           func() []scoreboard.SeedFigure { return scoreboard.SeedFigures },
+	"seedNote":       func() string { return scoreboard.SeedReadingNote },
+	"boardHeaders":   func() [4]string { return scoreboard.Headers },
+	"readingHeaders": func() [4]string { return scoreboard.ReadingHeaders },
+	"leakIDs":        dataset.LeakedTestIDs,
 }).ParseFS(templates, "report.html.tmpl"))
 
 // Render writes the report.
