@@ -53,12 +53,12 @@ func TestRenderComparison(t *testing.T) {
 	html := buf.String()
 	for _, want := range []string{
 		"Runs side by side, held out (n = 648)", "<th>MRP p-&gt;i [95% CI]</th>",
-		`<tr class="run"><td>builtin.shuffled</td><td>MLP heads, pairs shuffled</td><td>1</td><td>50.10% [48.10, 52.10]</td>`,
-		`<tr class="seeds"><td></td><td>mean ± sd of 2 seeds</td><td></td><td>60.10% ± 0.28</td>`,
+		`<tr class="run"><td>builtin.shuffled</td><td>MLP heads, pairs shuffled</td><td>1</td><td>50.10%<span class="ci">[48.10, 52.10]</span></td>`,
+		`<tr class="seeds"><td></td><td>mean ± sd of 2 seeds</td><td></td><td>60.10%<span class="ci">± 0.28</span></td>`,
 		`<tr class="chance"><td>chance</td>`, "control: the same training",
 		"Both readings of run <b>builtin.seed-protocol</b>",
-		"<tr><td>all (training pairs included)</td><td>3242</td><td>79.95% [79.95, 79.95]</td>",
-		"<tr><td>test (held out)</td><td>648</td><td>0.00% [0.00, 0.00]</td>",
+		`<tr><td>all (training pairs included)</td><td>3242</td><td>79.95%<span class="ci">[79.95, 79.95]</span></td>`,
+		`<tr><td>test (held out)</td><td>648</td><td>0.00%<span class="ci">[0.00, 0.00]</span></td>`,
 		"cannot be read as a measure of alignment",
 		"<b>Leak check:</b> 1 held-out movie(s)", "test 2559 / train 2565: intro", "--exclude-leaks",
 	} {

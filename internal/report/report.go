@@ -132,6 +132,7 @@ var tmpl = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap
 	"boardHeaders":   func() [4]string { return scoreboard.Headers },
 	"readingHeaders": func() [4]string { return scoreboard.ReadingHeaders },
 	"leakIDs":        dataset.LeakedTestIDs,
+	"cell":           figureCell,
 }).ParseFS(templates, "report.html.tmpl"))
 
 // Render writes the report.
@@ -145,6 +146,17 @@ func Render(w io.Writer, d Data) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// figureCell shows a scoreboard cell, "60.29% [58.14, 62.27]" or
+// "60.10% ± 0.25", as the value with its interval or spread in small print
+// below it, like the other tables' intervals.
+func figureCell(cell string) template.HTML {
+	v, rest, ok := strings.Cut(cell, " ")
+	if !ok {
+		return template.HTML(template.HTMLEscapeString(cell))
+	}
+	return template.HTML(template.HTMLEscapeString(v) + `<span class="ci">` + template.HTMLEscapeString(rest) + `</span>`)
 }
 
 func dataURI(jpeg []byte) template.URL {
