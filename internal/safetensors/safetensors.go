@@ -105,37 +105,14 @@ func Read(r io.Reader, size int64) (*File, error) {
 	if _, err := io.ReadFull(r, hbuf); err != nil {
 		return nil, fmt.Errorf("header: %w", err)
 	}
-	raw := map[string]json.RawMessage{}
-	if err := json.Unmarshal(hbuf, &raw); err != nil {
-		return nil, fmt.Errorf("header JSON: %w", err)
+	meta, entries, err := parseHeader(hbuf, size)
+	if err != nil {
+		return nil, err
 	}
-	out := &File{Metadata: map[string]string{}, Tensors: map[string]Tensor{}}
-	type pending struct {
-		name string
-		headerEntry
-	}
-	var entries []pending
-	for name, msg := range raw {
-		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &out.Metadata); err != nil {
-				return nil, fmt.Errorf("metadata: %w", err)
-			}
-			continue
-		}
-		var e headerEntry
-		if err := json.Unmarshal(msg, &e); err != nil {
-			return nil, fmt.Errorf("tensor %q: %w", name, err)
-		}
-		entries = append(entries, pending{name, e})
-	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].DataOffsets[0] < entries[j].DataOffsets[0] })
-	dataSize := size - 8 - int64(hlen)
+	out := &File{Metadata: meta, Tensors: map[string]Tensor{}}
 	var pos int64
 	for _, e := range entries {
 		start, end := e.DataOffsets[0], e.DataOffsets[1]
-		if start < pos || end < start || end > dataSize {
-			return nil, fmt.Errorf("tensor %q: bad data offsets [%d,%d] (data is %d bytes)", e.name, start, end, dataSize)
-		}
 		if _, err := io.CopyN(io.Discard, r, start-pos); err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", e.name, err)
 		}
@@ -151,6 +128,48 @@ func Read(r io.Reader, size int64) (*File, error) {
 		out.Tensors[e.name] = t
 	}
 	return out, nil
+}
+
+// namedEntry is one tensor of the header.
+type namedEntry struct {
+	name string
+	headerEntry
+}
+
+// parseHeader decodes the JSON header of a file of size bytes: the
+// metadata, and the tensors sorted by data offset with their offsets
+// checked to lie in order inside the data section.
+func parseHeader(hbuf []byte, size int64) (map[string]string, []namedEntry, error) {
+	raw := map[string]json.RawMessage{}
+	if err := json.Unmarshal(hbuf, &raw); err != nil {
+		return nil, nil, fmt.Errorf("header JSON: %w", err)
+	}
+	meta := map[string]string{}
+	var entries []namedEntry
+	for name, msg := range raw {
+		if name == "__metadata__" {
+			if err := json.Unmarshal(msg, &meta); err != nil {
+				return nil, nil, fmt.Errorf("metadata: %w", err)
+			}
+			continue
+		}
+		var e headerEntry
+		if err := json.Unmarshal(msg, &e); err != nil {
+			return nil, nil, fmt.Errorf("tensor %q: %w", name, err)
+		}
+		entries = append(entries, namedEntry{name, e})
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].DataOffsets[0] < entries[j].DataOffsets[0] })
+	dataSize := size - 8 - int64(len(hbuf))
+	var pos int64
+	for _, e := range entries {
+		start, end := e.DataOffsets[0], e.DataOffsets[1]
+		if start < pos || end < start || end > dataSize {
+			return nil, nil, fmt.Errorf("tensor %q: bad data offsets [%d,%d] (data is %d bytes)", e.name, start, end, dataSize)
+		}
+		pos = end
+	}
+	return meta, entries, nil
 }
 
 func decode(dtype string, shape []int, b []byte) (Tensor, error) {

@@ -51,7 +51,9 @@ var _ server.Engine = (*Engine)(nil)
 // searches answer server.ErrUnavailable, and SearchErr says why. The
 // caller closes the Engine.
 func Open(ctx context.Context, work workdir.Dir, name string, cfg encoder.Config) (*Engine, error) {
-	space, err := evalrun.Load(work, name)
+	// The feature cache is mapped, not copied: serve keeps the run for its
+	// lifetime, and a large cache then stays in reclaimable page cache.
+	space, err := evalrun.LoadMapped(work, name)
 	if err != nil {
 		return nil, err
 	}
