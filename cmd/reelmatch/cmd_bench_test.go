@@ -142,3 +142,19 @@ func TestBenchSearchTable(t *testing.T) {
 		t.Errorf("table layout:\n%s", stdout)
 	}
 }
+
+// TestBenchSearchTableLeavesOutHNSW checks that a large table runs exact
+// and int8 only, and says how to ask for hnsw.
+func TestBenchSearchTableLeavesOutHNSW(t *testing.T) {
+	t.Setenv(asCLIEnv, "1")
+	stdout, stderr, code := runCLI(t, "bench", "search", "--n", "100001", "--dim", "1", "--queries", "5", "--concurrency", "1")
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stdout, "hnsw") || !strings.Contains(stdout, "exact") || !strings.Contains(stdout, "int8") {
+		t.Errorf("table:\n%s", stdout)
+	}
+	if !strings.Contains(stderr, "hnsw left out above n=100000") || !strings.Contains(stderr, "--index hnsw") {
+		t.Errorf("stderr %q does not say hnsw was left out", stderr)
+	}
+}
