@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -14,22 +13,6 @@ import (
 	"github.com/reelmatch/reelmatch/internal/synth"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
-
-// buildReelmatch builds the real binary into a temporary folder, for tests
-// that must kill it.
-func buildReelmatch(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "reelmatch")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
-	cmd := exec.Command(goTool, "build", "-o", bin, ".")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // Sizes of the builtin encoder's checkpoint records: kind, hash length, a
 // 64-character hex hash, the floats, a CRC.
@@ -76,7 +59,7 @@ type embedCounts struct {
 // same bytes (cache and fitted state) as an uninterrupted run.
 func TestEmbedKillResume(t *testing.T) {
 	t.Setenv("REELMATCH_ENCODER", "")
-	bin := buildReelmatch(t)
+	bin := reelmatchBinary(t)
 	const movies = 200
 	dir := t.TempDir()
 	data, base := filepath.Join(dir, "data"), filepath.Join(dir, "base")
