@@ -412,3 +412,45 @@ func TestFit(t *testing.T) {
 		t.Error("a shard refitted after Fit")
 	}
 }
+
+// TestShardsRaceOnSharedWork starts every shard at once on one WORK without
+// a fitted state, as an array job on a shared folder does: each fits, all
+// write the same state bytes atomically, and the merge equals one machine.
+func TestShardsRaceOnSharedWork(t *testing.T) {
+	ctx := context.Background()
+	work, man := prepareSynth(t, 30)
+	single := copyWork(t, work)
+	if _, err := Run(ctx, single, man, newEncoder(t, builtin.Name), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	errs := make(chan error, n)
+	for i := range n {
+		enc := newEncoder(t, builtin.Name)
+		go func() {
+			_, err := Run(ctx, work, man, enc, Options{Shard: shard.Spec{Index: i, Count: n}, Workers: 1})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Merge(ctx, work, man, newEncoder(t, builtin.Name), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []func(workdir.Dir) string{
+		func(w workdir.Dir) string { return w.Features(builtin.Name) },
+		func(w workdir.Dir) string { return w.EncoderState(builtin.Name) },
+	} {
+		want, _ := os.ReadFile(path(single))
+		got, _ := os.ReadFile(path(work))
+		if len(want) == 0 || !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the one-machine run's", filepath.Base(path(work)))
+		}
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(string(work), "features", ".*")); len(tmp) != 0 {
+		t.Errorf("temporary files left: %v", tmp)
+	}
+}
