@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reelmatch/reelmatch/internal/synth"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -61,14 +60,7 @@ func TestEmbedKillResume(t *testing.T) {
 	t.Setenv("REELMATCH_ENCODER", "")
 	bin := reelmatchBinary(t)
 	const movies = 200
-	dir := t.TempDir()
-	data, base := filepath.Join(dir, "data"), filepath.Join(dir, "base")
-	if err := synth.Write(data, movies, 5); err != nil {
-		t.Fatal(err)
-	}
-	if _, stderr, code := runCLI(t, "-q", "prepare", "--data", data, "--work", base); code != exitOK {
-		t.Fatalf("prepare: exit %d: %s", code, stderr)
-	}
+	base := preparedWork(t, movies)
 	embedArgs := []string{"-q", "embed", "--encoder", "builtin", "--batch", "4", "--work"}
 
 	ref := copyWork(t, workdir.Dir(base))

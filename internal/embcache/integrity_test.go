@@ -25,49 +25,20 @@ func TestLoadDetectsDamage(t *testing.T) {
 			b[len(b)-5] ^= 0x10
 			writeFile(t, path, b)
 		}, "checksum mismatch"},
-		{"swapped rows", func(t *testing.T, path string) {
-			f, err := safetensors.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		{"swapped rows", edit(func(f *safetensors.File) {
 			img := f.Tensors[tensorImage].F32
 			img[0], img[1], img[2], img[3] = img[2], img[3], img[0], img[1]
-			rewrite(t, path, f)
-		}, "checksum mismatch"},
-		{"edited id list", func(t *testing.T, path string) {
-			f, err := safetensors.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.Metadata[keyIDs] = `["2","1","10"]`
-			rewrite(t, path, f)
-		}, "checksum mismatch"},
-		{"checksum removed", func(t *testing.T, path string) {
-			f, err := safetensors.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			delete(f.Metadata, safetensors.ChecksumKey)
-			rewrite(t, path, f)
-		}, "no checksum"},
-		{"NaN written with a valid checksum", func(t *testing.T, path string) {
-			f, err := safetensors.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		}), "checksum mismatch"},
+		{"edited id list", edit(func(f *safetensors.File) { f.Metadata[keyIDs] = `["2","1","10"]` }), "checksum mismatch"},
+		{"checksum removed", edit(func(f *safetensors.File) { delete(f.Metadata, safetensors.ChecksumKey) }), "no checksum"},
+		{"NaN written with a valid checksum", edit(func(f *safetensors.File) {
 			f.Tensors[tensorText].F32[4] = float32(math.NaN())
 			f.Metadata = safetensors.Seal(f.Tensors, f.Metadata)
-			rewrite(t, path, f)
-		}, "the intro vector of movie 2 (row 1) holds NaN"},
-		{"Inf in a poster vector", func(t *testing.T, path string) {
-			f, err := safetensors.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+		}), "the intro vector of movie 2 (row 1) holds NaN"},
+		{"Inf in a poster vector", edit(func(f *safetensors.File) {
 			f.Tensors[tensorImage].F32[5] = float32(math.Inf(1))
 			f.Metadata = safetensors.Seal(f.Tensors, f.Metadata)
-			rewrite(t, path, f)
-		}, "the poster vector of movie 10 (row 2) holds +Inf"},
+		}), "the poster vector of movie 10 (row 2) holds +Inf"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,10 +111,18 @@ func writeFile(t *testing.T, path string, b []byte) {
 	}
 }
 
-// rewrite writes f back as is (its stored checksum unchanged).
-func rewrite(t *testing.T, path string, f *safetensors.File) {
-	t.Helper()
-	if err := safetensors.WriteFile(path, f.Tensors, f.Metadata); err != nil {
-		t.Fatal(err)
+// edit returns a damage that reads the file, changes it with change and
+// writes it back (its metadata, checksum included, as change left it).
+func edit(change func(f *safetensors.File)) func(t *testing.T, path string) {
+	return func(t *testing.T, path string) {
+		t.Helper()
+		f, err := safetensors.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		change(f)
+		if err := safetensors.WriteFile(path, f.Tensors, f.Metadata); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
