@@ -20,8 +20,9 @@
 // of a process-wide budget (DecodeMemory, default 256 MiB) in Acquire. An
 // image costing more than the whole budget runs alone. The share is held
 // until the caller's release, so it covers the pixels until they are
-// turned into a tensor; when the last large image is released, freed
-// memory is returned to the operating system.
+// turned into a tensor. When the decoders go idle after a burst (64 MiB
+// or more granted), freed memory is returned to the operating system, at
+// most every 5 s.
 //
 // # Decoding
 //

@@ -229,18 +229,26 @@ func SetDecodeMemory(n int64) error {
 // the decode memory.
 var ErrBusy = errors.New("waiting for decode memory")
 
-// inFlight counts the bytes held; bigSinceFree notes that a large image
-// was decoded since memory was last returned to the operating system.
+// inFlight counts the bytes held; sinceFree the bytes granted since
+// memory was last returned to the operating system.
 var (
-	inFlight     atomic.Int64
-	bigSinceFree atomic.Bool
-	freeTimer    atomic.Pointer[time.Timer]
+	inFlight  atomic.Int64
+	sinceFree atomic.Int64
+	freeMu    sync.Mutex
+	freeTimer *time.Timer
+	lastFree  time.Time
 )
 
-// bigImage is the cost above which releasing the last share returns freed
-// memory to the operating system (debug.FreeOSMemory), so a burst of
-// large uploads does not leave the server's footprint at its peak.
-const bigImage = 32 << 20
+// Returning memory to the operating system (debug.FreeOSMemory, a full
+// garbage collection) once the decoders go idle after a burst keeps a
+// server's footprint from staying at its peak: it happens when at least
+// burstBytes were granted since the last time, at most every freeEvery,
+// and idleFor after the last share was released.
+const (
+	burstBytes = 64 << 20
+	freeEvery  = 5 * time.Second
+	idleFor    = 200 * time.Millisecond
+)
 
 // Acquire waits until cost bytes of the decode memory are free (an image
 // costing more than the whole budget waits until it has it all) and
@@ -256,29 +264,36 @@ func Acquire(ctx context.Context, cost int64) (release func(), err error) {
 		return nil, fmt.Errorf("%w: %w", ErrBusy, err)
 	}
 	inFlight.Add(n)
-	if cost >= bigImage {
-		bigSinceFree.Store(true)
-	}
+	sinceFree.Add(n)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			b.sem.Release(n)
-			if inFlight.Add(-n) == 0 && bigSinceFree.Load() {
+			if inFlight.Add(-n) == 0 && sinceFree.Load() >= burstBytes {
 				scheduleFree()
 			}
 		})
 	}, nil
 }
 
-// scheduleFree returns memory to the OS shortly after the last large
-// image is released, unless another one started meanwhile.
+// scheduleFree returns memory to the operating system once the decoders
+// have been idle for idleFor, unless a free happened within freeEvery (then
+// it waits for that much) or decoding resumed meanwhile.
 func scheduleFree() {
-	t := time.AfterFunc(200*time.Millisecond, func() {
-		if inFlight.Load() == 0 && bigSinceFree.Swap(false) {
-			debug.FreeOSMemory()
-		}
-	})
-	if old := freeTimer.Swap(t); old != nil {
-		old.Stop()
+	freeMu.Lock()
+	defer freeMu.Unlock()
+	if freeTimer != nil {
+		freeTimer.Stop()
 	}
+	wait := max(idleFor, freeEvery-time.Since(lastFree))
+	freeTimer = time.AfterFunc(wait, func() {
+		if inFlight.Load() != 0 || sinceFree.Load() < burstBytes {
+			return // busy again: the release that ends it schedules anew
+		}
+		sinceFree.Store(0)
+		freeMu.Lock()
+		lastFree = time.Now()
+		freeMu.Unlock()
+		debug.FreeOSMemory()
+	})
 }

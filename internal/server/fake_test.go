@@ -23,6 +23,10 @@ type fakeEngine struct {
 	// unavailable, when set, is what both searches fail with (wrapped in
 	// ErrUnavailable), as a run whose encoder cannot be opened does.
 	unavailable error
+	// entered, when set, receives one value as each image search starts,
+	// which then waits for release (or its context).
+	entered chan struct{}
+	release chan struct{}
 }
 
 func newFakeEngine(t testing.TB, n int) *fakeEngine {
@@ -96,9 +100,17 @@ func (e *fakeEngine) SearchText(_ context.Context, text string, k int) ([]reel.H
 	return e.rankAround(len(text)%len(e.movies), k), nil
 }
 
-func (e *fakeEngine) SearchImage(_ context.Context, img image.Image, k int) ([]reel.Hit, error) {
+func (e *fakeEngine) SearchImage(ctx context.Context, img image.Image, k int) ([]reel.Hit, error) {
 	if e.unavailable != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, e.unavailable)
+	}
+	if e.entered != nil {
+		e.entered <- struct{}{}
+		select {
+		case <-e.release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	return e.rankAround(img.Bounds().Dx()%len(e.movies), k), nil
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -87,6 +88,18 @@ type Options struct {
 	DecodeImage func(ctx context.Context, b []byte) (img image.Image, release func(), err error)
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
+	// AllowedHosts, when not empty, are the only names (port ignored) the
+	// Host header may give; other requests get 403. A server bound to
+	// loopback sets LoopbackHosts plus the names a reverse proxy uses,
+	// which defeats DNS rebinding.
+	AllowedHosts []string
+	// MaxUploads bounds the image uploads being read, decoded or searched
+	// at once (0 means DefaultMaxUploads); more wait up to UploadWait,
+	// then get 503 with Retry-After.
+	MaxUploads int
+	// UploadWait is how long an upload waits for a slot and for its share
+	// of the decode memory (0 means DefaultUploadWait).
+	UploadWait time.Duration
 }
 
 // Server serves the API and the page.
@@ -95,6 +108,8 @@ type Server struct {
 	log    *slog.Logger
 	mux    *http.ServeMux
 	thumbs sync.Map // reel.MovieID -> *thumb
+	// uploads holds one token per upload in progress (MaxUploads).
+	uploads chan struct{}
 }
 
 type thumb struct {
@@ -115,39 +130,43 @@ func New(opts Options) *Server {
 	if s.opts.DecodeImage == nil {
 		s.opts.DecodeImage = imageprep.DecodeBytes
 	}
+	s.opts.AllowedHosts = normalizeHosts(opts.AllowedHosts)
+	s.uploads = make(chan struct{}, cmp.Or(opts.MaxUploads, DefaultMaxUploads))
 	static, _ := fs.Sub(webFS, "web")
 	files := http.FileServerFS(static)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			writeError(w, http.StatusMethodNotAllowed, "method not allowed")
-			return
-		}
-		files.ServeHTTP(w, r)
-	})
-	s.mux.HandleFunc("GET /healthz", s.health)
-	s.mux.HandleFunc("GET /api/info", s.info)
-	s.mux.HandleFunc("GET /api/movies", s.movies)
-	s.mux.HandleFunc("GET /api/movies/{id}", s.movie)
-	s.mux.HandleFunc("GET /api/movies/{id}/neighbors", s.neighbors)
-	s.mux.HandleFunc("GET /api/search", s.searchText)
-	s.mux.HandleFunc("POST /api/search/image", s.searchImage)
-	s.mux.HandleFunc("GET /posters/{id}", s.poster)
-	s.mux.HandleFunc("/api/search/image", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Allow", "POST")
-		writeError(w, http.StatusMethodNotAllowed, "POST the poster to this endpoint")
-	})
+	get, post := []string{http.MethodGet}, []string{http.MethodPost}
+	for _, rt := range []route{
+		{"/", get, files.ServeHTTP},
+		{"/healthz", get, s.health},
+		{"/api/info", get, s.info},
+		{"/api/movies", get, s.movies},
+		{"/api/movies/{id}", get, s.movie},
+		{"/api/movies/{id}/neighbors", get, s.neighbors},
+		{"/api/search", get, s.searchText},
+		{"/api/search/image", post, s.searchImage},
+		{"/posters/{id}", get, s.poster},
+	} {
+		s.mux.HandleFunc(rt.pattern, only(rt))
+	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
 	return s
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: it sets the security headers on
+// every response, refuses a Host header outside AllowedHosts (when set),
+// then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'")
+	h := w.Header()
+	for _, kv := range securityHeaders {
+		h.Set(kv[0], kv[1])
+	}
+	if len(s.opts.AllowedHosts) > 0 && !hostAllowed(r, s.opts.AllowedHosts) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("host %q is not allowed: this server answers to %s (start it with --allowed-host NAME to add a name)",
+			r.Host, strings.Join(s.opts.AllowedHosts, ", ")))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -293,56 +312,6 @@ func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
 
 // allowedUploads are the sniffed content types accepted as posters.
 var allowedUploads = map[string]bool{"image/jpeg": true, "image/png": true, "image/webp": true, "image/gif": true}
-
-func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
-	k, err := kParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+1<<20)
-	var data []byte
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		file, _, ferr := r.FormFile("image")
-		if ferr != nil {
-			writeError(w, http.StatusBadRequest, "multipart upload needs a file field named \"image\" of at most 10 MiB")
-			return
-		}
-		defer file.Close()
-		data, err = io.ReadAll(io.LimitReader(file, MaxUploadBytes+1))
-	} else {
-		data, err = io.ReadAll(io.LimitReader(r.Body, MaxUploadBytes+1))
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "upload too large or unreadable: the limit is 10 MiB")
-		return
-	}
-	if len(data) == 0 {
-		writeError(w, http.StatusBadRequest, "no image: POST the poster as the body or as multipart field \"image\"")
-		return
-	}
-	if len(data) > MaxUploadBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, "upload is larger than 10 MiB")
-		return
-	}
-	if ct := http.DetectContentType(data); !allowedUploads[ct] && !isWebP(data) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("upload looks like %s; send a JPEG, PNG, WebP or GIF poster", ct))
-		return
-	}
-	img, release, err := s.opts.DecodeImage(r.Context(), data)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "cannot decode the uploaded image: "+err.Error())
-		return
-	}
-	defer release()
-	hs, err := s.opts.Engine.SearchImage(r.Context(), img, k)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	b := img.Bounds()
-	writeJSON(w, http.StatusOK, map[string]any{"query": map[string]any{"image": map[string]int{"width": b.Dx(), "height": b.Dy()}}, "direction": PosterToIntro, "k": k, "results": s.hits(hs, "")})
-}
 
 func isWebP(b []byte) bool {
 	return len(b) >= 12 && string(b[:4]) == "RIFF" && string(b[8:12]) == "WEBP"
