@@ -7,14 +7,18 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/server/engine"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -174,3 +178,68 @@ func fetch(c *http.Client, u string) error {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkServeUploads measures image uploads to a real `reelmatch serve`
+// process (this test binary run as the CLI, see hostile_test.go) over
+// loopback, 40 clients at once, on the synthetic WORK of 3,242 movies
+// (builtin encoder): uploads answered per second, the share answered 200
+// (the others get 413, or 503 with Retry-After when every upload slot or
+// the decode memory is taken), and the server's resident memory at its
+// peak (VmHWM) and 1.5 s after the burst. Each image kind gets a fresh
+// server, so each peak is its own. REELMATCH_BENCH_SERVE_BIN=PATH serves
+// with another reelmatch binary instead (an older build, to compare).
+//
+//	go test -run '^$' -bench ServeUploads -benchtime 200x ./cmd/reelmatch
+func BenchmarkServeUploads(b *testing.B) {
+	const clients = 40
+	work := synthWork(b, benchMovies)
+	for _, bc := range []struct {
+		name string
+		body []byte
+	}{
+		{"bomb-6300x6300", reeltest.PNGBomb(b, 6300, 6300)},
+		{"rgba-4096x4096", reeltest.PNGBombRGBA(b, 4096, 4096)},
+		{"poster-300x450", posterPNG(b, 300, 450)},
+	} {
+		b.Run(fmt.Sprintf("%s/clients=%d", bc.name, clients), func(b *testing.B) {
+			p := startServeProcess(b, work)
+			base := liveURL(b, p)
+			b.ResetTimer()
+			counts := uploads(b, base, bc.body, b.N, clients)
+			b.StopTimer()
+			_, peak := p.Memory(b)
+			time.Sleep(1500 * time.Millisecond)
+			after, _ := p.Memory(b)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "uploads/s")
+			b.ReportMetric(100*float64(counts[http.StatusOK])/float64(b.N), "ok-%")
+			b.ReportMetric(float64(peak>>20), "peak-RSS-MiB")
+			b.ReportMetric(float64(after>>20), "after-RSS-MiB")
+		})
+	}
+}
+
+// startServeProcess starts `reelmatch serve --json` on 127.0.0.1:0 over
+// work as a subprocess and stops it (SIGTERM) when the benchmark ends.
+func startServeProcess(b *testing.B, work workdir.Dir) *hostileProc {
+	b.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if bin := os.Getenv("REELMATCH_BENCH_SERVE_BIN"); bin != "" {
+		self = bin
+	}
+	cmd := exec.Command(self, "serve", "-q", "--json", "--work", string(work), "--addr", "127.0.0.1:0")
+	cmd.Env = hostileEnv(b.TempDir())
+	p := &hostileProc{Stdout: &watchBuffer{}, Stderr: &watchBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.Stdout, p.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p.Pid = cmd.Process.Pid
+	b.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	return p
+}

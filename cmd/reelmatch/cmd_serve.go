@@ -6,12 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/server/engine"
 )
@@ -26,6 +32,9 @@ type ServeOptions struct {
 	Work string
 	Run  string
 	Addr string
+	// AllowedHosts are Host names answered beside the loopback ones
+	// (--allowed-host, for a reverse proxy).
+	AllowedHosts []string
 	encoderOptions
 
 	// onListen, when set, is called with the page's URL once the listener
@@ -50,9 +59,16 @@ When the encoder cannot be opened (model files missing, say) the page still
 browses and shows neighbours; the two searches answer 503 with the reason.
 
 The server binds 127.0.0.1 by default and has no authentication: bind
-another address only on a network you trust. Ctrl-C or SIGTERM stops it
-gracefully (in-flight requests get 5 s) with exit code 0. The HTTP API is
-described in docs/api.md.
+another address only on a network you trust. Bound to loopback, it answers
+only requests whose Host is localhost, 127.0.0.1 or [::1] (any port), so a
+web page cannot reach it through DNS rebinding; --allowed-host NAME
+(repeatable) adds the name a reverse proxy forwards, and on another address
+restricts it to those names. Image uploads are bounded: at most 8 at once
+(more wait 5 s, then get 503 with Retry-After), 10 MiB each, and the
+decode memory budget of README "Limits and safety"; the process keeps a
+soft memory limit of 768 MiB above what the run takes (GOMEMLIMIT
+overrides). Ctrl-C or SIGTERM stops it gracefully (in-flight requests get
+5 s) with exit code 0. The HTTP API is described in docs/api.md.
 
 With --json, stdout is {"url","run","encoder","movies","search","index"}
 once the server listens (search is false when the encoder could not be
@@ -75,6 +91,7 @@ give defaults.` + exitCodesHelp,
 	f := cmd.Flags()
 	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
 	f.StringVar(&opts.Addr, "addr", envOr("REELMATCH_ADDR", defaultServeAddr), "address to listen on (port 0 picks a free port)")
+	f.StringArrayVar(&opts.AllowedHosts, "allowed-host", nil, "Host name to answer besides localhost, 127.0.0.1 and [::1], e.g. for a reverse proxy (repeatable)")
 	opts.encoderOptions.AddFlags(f)
 	// serve picks a run, not an encoder to build: no default beyond the
 	// only run in WORK.
@@ -91,6 +108,11 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 	}
 	if err := checkAddr(opts.Addr); err != nil {
 		return err
+	}
+	for _, h := range opts.AllowedHosts {
+		if err := server.CheckHostName(h); err != nil {
+			return usagef("--allowed-host: %v", err)
+		}
 	}
 	work, name, err := resolveRun("serve", opts.Work, opts.Encoder, opts.Run)
 	if err != nil {
@@ -121,9 +143,14 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 	if g.Verbose > 0 {
 		level = slog.LevelInfo
 	}
+	limit := setServeMemoryLimit()
+	if g.Verbose > 0 {
+		g.logf("serve: %s; soft memory limit %s", limitsHelp(), inputfile.FormatBytes(limit))
+	}
 	srv := server.New(server.Options{
-		Engine: eng,
-		Logger: slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
+		Engine:       eng,
+		Logger:       slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
+		AllowedHosts: serveAllowedHosts(ln.Addr().String(), opts.AllowedHosts),
 	})
 	return serve(ctx, srv, ln, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search, Index: eng.Index()})
 }
@@ -175,6 +202,46 @@ func hostOrAll(host string) string {
 		return "0.0.0.0"
 	}
 	return host
+}
+
+// serveAllowedHosts is the Host names the server answers: the loopback
+// names, extra and the IP address addr binds, when addr is a loopback
+// address or extra is given; nil (any) otherwise.
+func serveAllowedHosts(addr string, extra []string) []string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	loopback := strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
+	if !loopback && len(extra) == 0 {
+		return nil
+	}
+	hosts := append(slices.Clone(server.LoopbackHosts), extra...)
+	if ip != nil && !slices.Contains(hosts, ip.String()) {
+		hosts = append(hosts, ip.String()) // the address it was asked to bind
+	}
+	return hosts
+}
+
+// serveMemoryHeadroom is the soft memory limit serve keeps above what the
+// loaded run takes: uploads in progress (8 bodies of 10 MiB), the decode
+// memory budget and thumbnails fit in it, and the garbage collector works
+// harder instead of letting the heap double past it.
+const serveMemoryHeadroom = 768 << 20
+
+// setServeMemoryLimit sets the Go runtime's soft memory limit to what the
+// process uses now plus serveMemoryHeadroom, unless GOMEMLIMIT is set, and
+// returns the limit in force.
+func setServeMemoryLimit() int64 {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return debug.SetMemoryLimit(-1)
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	limit := int64(ms.Sys-ms.HeapReleased) + serveMemoryHeadroom
+	debug.SetMemoryLimit(limit)
+	return limit
 }
 
 // serveJSON is what serve prints on stdout under --json once it listens,

@@ -21,7 +21,7 @@ import (
 
 // posterPNG is a PNG of w×h varied pixels (varied, so the encoders see a
 // picture and the file is not tiny).
-func posterPNG(t *testing.T, w, h int) []byte {
+func posterPNG(t testing.TB, w, h int) []byte {
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {

@@ -104,8 +104,49 @@ type hostileCase struct {
 	// ("" with InterruptAfter set: after that delay).
 	InterruptWhen  string
 	InterruptAfter time.Duration
+	// Live, when set, runs while the command does (a server, say); when it
+	// returns, the command gets SIGTERM if it is still running.
+	Live func(t *testing.T, p *hostileProc)
 	// Check, when set, runs last with the case folder and the result.
 	Check func(t *testing.T, dir string, r hostileResult)
+}
+
+// hostileProc is a running case, for Live.
+type hostileProc struct {
+	Dir            string
+	Pid            int
+	Stdout, Stderr *watchBuffer
+}
+
+// WaitStdout waits up to d for stdout to contain frag and returns stdout.
+func (p *hostileProc) WaitStdout(t testing.TB, frag string, d time.Duration) string {
+	t.Helper()
+	select {
+	case <-p.Stdout.when(frag, 0):
+	case <-time.After(d):
+		t.Fatalf("stdout lacks %q after %s; stderr:\n%s", frag, d, p.Stderr.String())
+	}
+	return p.Stdout.String()
+}
+
+// Memory reads the process's current and peak resident memory in bytes
+// (VmRSS and VmHWM of /proc/PID/status).
+func (p *hostileProc) Memory(t testing.TB) (rss, peak int64) {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb int64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		}
+		if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			peak = kb << 10
+		}
+	}
+	return rss, peak
 }
 
 // hostileResult is what a run produced.
@@ -156,9 +197,8 @@ func runHostile(t *testing.T, c hostileCase) hostileResult {
 	for _, e := range c.Env {
 		cmd.Env = append(cmd.Env, sub(e))
 	}
-	var stdout bytes.Buffer
-	stderr := &watchBuffer{}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	stdout, stderr := &watchBuffer{}, &watchBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -170,10 +210,25 @@ func runHostile(t *testing.T, c hostileCase) hostileResult {
 	if c.InterruptWhen != "" || c.InterruptAfter > 0 {
 		interrupt = stderr.when(c.InterruptWhen, c.InterruptAfter)
 	}
-	kill := time.NewTimer(timeout)
-	defer kill.Stop()
-	var waitErr error
+	// Whatever happens below, the process group dies at the timeout.
 	timedOut := false
+	var killMu sync.Mutex
+	killer := time.AfterFunc(timeout, func() {
+		killMu.Lock()
+		timedOut = true
+		killMu.Unlock()
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	})
+	defer killer.Stop()
+	if c.Live != nil {
+		p := &hostileProc{Dir: dir, Pid: cmd.Process.Pid, Stdout: stdout, Stderr: stderr}
+		func() {
+			// Also when Live fails the test: stop the command.
+			defer func() { _ = cmd.Process.Signal(syscall.SIGTERM) }()
+			c.Live(t, p)
+		}()
+	}
+	var waitErr error
 wait:
 	for {
 		select {
@@ -182,12 +237,11 @@ wait:
 		case <-interrupt:
 			interrupt = nil
 			_ = cmd.Process.Signal(os.Interrupt)
-		case <-kill.C:
-			timedOut = true
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		}
 	}
 	r := hostileResult{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}
+	killMu.Lock()
+	defer killMu.Unlock()
 	if timedOut {
 		t.Fatalf("%q did not finish within %s (killed)\nstderr:\n%s", c.Args, timeout, r.Stderr)
 	}

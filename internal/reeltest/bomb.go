@@ -14,12 +14,27 @@ import (
 // would be 160 MB). It is built row by row, without allocating the image.
 func PNGBomb(t testing.TB, w, h int) []byte {
 	t.Helper()
+	return pngBomb(t, w, h, 0, 1)
+}
+
+// PNGBombRGBA is PNGBomb with 8-bit RGBA pixels (transparent black), which
+// decode to four bytes each: the most memory a PNG of a given size takes
+// at 8 bits.
+func PNGBombRGBA(t testing.TB, w, h int) []byte {
+	t.Helper()
+	return pngBomb(t, w, h, 6, 4)
+}
+
+// pngBomb writes w×h zero pixels of the given PNG colour type and bytes
+// per pixel.
+func pngBomb(t testing.TB, w, h int, colorType byte, bpp int) []byte {
+	t.Helper()
 	var idat bytes.Buffer
 	zw, err := zlib.NewWriterLevel(&idat, zlib.BestCompression)
 	if err != nil {
 		t.Fatal(err)
 	}
-	row := make([]byte, 1+w) // filter byte 0, then w grey samples
+	row := make([]byte, 1+w*bpp) // filter byte 0, then the samples
 	for range h {
 		if _, err := zw.Write(row); err != nil {
 			t.Fatal(err)
@@ -28,7 +43,7 @@ func PNGBomb(t testing.TB, w, h int) []byte {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b := bytes.NewBuffer(PNGHeader(w, h))
+	b := bytes.NewBuffer(pngHeader(w, h, colorType))
 	pngChunk(b, "IDAT", idat.Bytes())
 	pngChunk(b, "IEND", nil)
 	return b.Bytes()
@@ -37,13 +52,15 @@ func PNGBomb(t testing.TB, w, h int) []byte {
 // PNGHeader is the signature and header chunk of an 8-bit greyscale PNG
 // of w×h pixels, with no pixel data: enough for a decoder to read the
 // size, cheap to make for any size.
-func PNGHeader(w, h int) []byte {
+func PNGHeader(w, h int) []byte { return pngHeader(w, h, 0) }
+
+func pngHeader(w, h int, colorType byte) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], uint32(w))
 	binary.BigEndian.PutUint32(ihdr[4:], uint32(h))
-	ihdr[8], ihdr[9] = 8, 0 // 8-bit greyscale
+	ihdr[8], ihdr[9] = 8, colorType // 8 bits per sample
 	pngChunk(&b, "IHDR", ihdr)
 	return b.Bytes()
 }
