@@ -139,3 +139,20 @@ func (b *Browser) Screenshot(name string) {
 		b.t.Fatal(err)
 	}
 }
+
+// ScreenshotViewport is Screenshot of what the window shows now (not the
+// whole page): what a person at that scroll position sees.
+func (b *Browser) ScreenshotViewport(name string) {
+	b.t.Helper()
+	dir := os.Getenv(ScreenshotDirEnv)
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(b.Ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.fatalf("browser: screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}

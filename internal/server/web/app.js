@@ -167,11 +167,17 @@ function disableSearch(why) {
   $("#notice").hidden = false;
 }
 
-// The header is sticky: keep scrolled-to results below it, whatever its
-// height after wrapping (CSSOM, so the CSP's style-src 'self' allows it).
+// The header is sticky on wide windows: keep scrolled-to results below it,
+// whatever its height after wrapping and after the run's summary loads
+// (hence a ResizeObserver, not the window's resize event). On narrow
+// windows it scrolls away with the page (style.css), so it hides nothing.
+// CSSOM, so the CSP's style-src 'self' allows it.
 function fitScrollPadding() {
-  document.documentElement.style.scrollPaddingTop = ($("header").offsetHeight + 12) + "px";
+  const h = $("header");
+  const sticky = getComputedStyle(h).position === "sticky";
+  document.documentElement.style.scrollPaddingTop = ((sticky ? h.offsetHeight : 0) + 12) + "px";
 }
+new ResizeObserver(fitScrollPadding).observe($("header"));
 window.addEventListener("resize", fitScrollPadding);
 fitScrollPadding();
 
