@@ -85,7 +85,10 @@ func TestReport(t *testing.T) {
 		{"poster examples", `<div class="example">`, 3},
 		{"intro examples", `<div class="example" style="grid-template-columns:1fr">`, 3},
 		{"inlined thumbnails: 3 posters + 3x5 hits", `src="data:image/jpeg;base64,`, 18},
-		{"heat map", `src="data:image/png;base64,`, 1},
+		{"heat map", `href="data:image/png;base64,`, 1},
+		{"heat map scale", `<linearGradient id="hm-scale"`, 1},
+		{"distance distribution", `aria-label="distance of true pairs versus random pairs"`, 1},
+		{"threshold table rows", ` of true pairs)</span>`, 4},
 		{"heat map size", "24 held-out movies", 1},
 		{"settings", "builtin heads config", 1},
 	} {
@@ -288,17 +291,17 @@ func TestReportBrowser(t *testing.T) {
 		t.Fatalf("report: exit %d: %s", code, stderr)
 	}
 	b := reeltest.NewBrowser(t)
-	b.Do("open report", chromedp.Navigate("file://"+out), chromedp.WaitVisible(chromedp.CSS(`img.heatmap`)))
+	b.Do("open report", chromedp.Navigate("file://"+out), chromedp.WaitVisible(chromedp.CSS(`svg.heatmap`)))
 	eval := func(js string) string { t.Helper(); return reeltest.Eval[string](b, js) }
 	// Wait until every image has loaded (data URIs decode asynchronously).
 	b.Do("images never finished loading", chromedp.Poll[chromedp.Void](`[...document.images].every(i => i.complete)`))
 	got := map[string]string{
 		"headings":      eval(`[...document.querySelectorAll("h2")].map(h => h.textContent).join(" | ")`),
-		"metrics rows":  eval(`String(document.querySelectorAll("#metrics ~ table")[0].tBodies[0].rows.length)`),
-		"first row":     eval(`[...document.querySelectorAll("#metrics ~ table")[0].tBodies[0].rows[0].cells].slice(0, 3).map(c => c.textContent).join(",")`),
+		"metrics rows":  eval(`String(document.querySelectorAll("#metrics ~ .scroll > table")[0].tBodies[0].rows.length)`),
+		"first row":     eval(`[...document.querySelectorAll("#metrics ~ .scroll > table")[0].tBodies[0].rows[0].cells].slice(0, 3).map(c => c.textContent).join(",")`),
 		"broken images": eval(`String([...document.images].filter(i => i.naturalWidth === 0).length)`),
 		"images":        eval(`String(document.images.length)`),
-		"heat map px":   eval(`String(document.querySelector("img.heatmap").naturalWidth)`),
+		"heat map px":   eval(`document.querySelector("svg.heatmap image").getAttribute("width")`),
 		"thumb px":      eval(`String(document.querySelector(".example img").naturalWidth)`),
 	}
 	res, err := evalrun.ReadResult(work, "builtin", evalrun.SplitTest)
@@ -310,7 +313,7 @@ func TestReportBrowser(t *testing.T) {
 		"metrics rows":  "6",
 		"first row":     fmt.Sprintf("test,poster → intro,%d", res.N),
 		"broken images": "0",
-		"images":        "19", // 3 poster queries, 3x5 posters for the intro queries, 1 heat map
+		"images":        "18", // 3 poster queries, 3x5 posters for the intro queries
 		"heat map px":   fmt.Sprint(24 * 12),
 		"thumb px":      fmt.Sprint(min(report.ThumbWidth, posterWidth(t, work))),
 	}

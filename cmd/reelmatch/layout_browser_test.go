@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -103,7 +104,14 @@ func TestReportLayout(t *testing.T) {
 			b.Do("open report", chromedp.EmulateViewport(w.width, w.height), chromedp.Navigate("file://"+out),
 				chromedp.WaitVisible(chromedp.CSS(`h1`)),
 				chromedp.Poll[chromedp.Void](`[...document.images].every(i => i.complete)`))
-			b.Screenshot("report-" + w.name + ".png")
+			if os.Getenv(reeltest.ScreenshotDirEnv) != "" {
+				// A window at a time, as a person scrolls through it.
+				pages := reeltest.Eval[int](b, `Math.ceil(document.documentElement.scrollHeight / window.innerHeight)`)
+				for k := range min(pages, 30) {
+					b.Do("scroll", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`window.scrollTo(0, %d * window.innerHeight)`, k)))
+					b.ScreenshotViewport(fmt.Sprintf("report-%s-%02d.png", w.name, k))
+				}
+			}
 			if over := reeltest.Eval[int](b, `document.documentElement.scrollWidth - window.innerWidth`); over > 0 {
 				wide := reeltest.Eval[string](b, `[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5).slice(0, 6).map(e => e.tagName.toLowerCase() + (e.className ? "." + e.className : "") + " right " + Math.round(e.getBoundingClientRect().right)).join("; ")`)
 				t.Errorf("at %s px the report is %d px wider than the window: %s", w.name, over, wide)

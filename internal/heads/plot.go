@@ -15,7 +15,8 @@ import (
 
 // WriteLossPlot draws the training loss and, when there was validation, the
 // validation loss per epoch as a PNG at path (written atomically), with the
-// kept epoch marked.
+// epochs behind the kept weights marked (the best one, or every one
+// averaged into them).
 func (h *History) WriteLossPlot(path string) error {
 	if len(h.Epochs) == 0 {
 		return fmt.Errorf("loss plot: no epochs to draw")
@@ -57,20 +58,28 @@ func (h *History) WriteLossPlot(path string) error {
 			return fmt.Errorf("loss plot: %w", err)
 		}
 	}
-	if h.BestEpoch > 0 && h.BestEpoch <= len(h.Epochs) {
-		e := h.Epochs[h.BestEpoch-1]
-		y := e.TrainLoss
-		if e.Val != nil {
-			y = e.Val.Loss
+	// Mark what the saved weights are: the best epoch, or every epoch
+	// averaged into them (train --average-epochs).
+	var kept plotter.XYs
+	for _, e := range h.Epochs {
+		averaged := h.AverageFrom > 0 && e.Epoch >= h.AverageFrom && e.Epoch <= h.BestEpoch
+		if averaged || (h.AverageFrom == 0 && e.Epoch == h.BestEpoch) {
+			y := e.TrainLoss
+			if e.Val != nil {
+				y = e.Val.Loss
+			}
+			kept = append(kept, plotter.XY{X: float64(e.Epoch), Y: y})
 		}
-		best, err := plotter.NewScatter(plotter.XYs{{X: float64(e.Epoch), Y: y}})
+	}
+	if len(kept) > 0 {
+		ring, err := plotter.NewScatter(kept)
 		if err != nil {
 			return fmt.Errorf("loss plot: %w", err)
 		}
-		best.Shape = draw.RingGlyph{}
-		best.Radius = vg.Points(6)
-		p.Add(best)
-		p.Legend.Add(fmt.Sprintf("kept (epoch %d)", h.BestEpoch), best)
+		ring.Shape = draw.RingGlyph{}
+		ring.Radius = vg.Points(6)
+		p.Add(ring)
+		p.Legend.Add(keptLabel(h), ring)
 	}
 	p.Legend.Top = true
 	w, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, "png")
@@ -81,4 +90,13 @@ func (h *History) WriteLossPlot(path string) error {
 		_, err := w.WriteTo(out)
 		return err
 	})
+}
+
+// keptLabel says which weights training saved: one epoch, or the mean of a
+// span of epochs.
+func keptLabel(h *History) string {
+	if h.AverageFrom > 0 && h.AverageFrom < h.BestEpoch {
+		return fmt.Sprintf("kept: mean of epochs %d-%d", h.AverageFrom, h.BestEpoch)
+	}
+	return fmt.Sprintf("kept: epoch %d", h.BestEpoch)
 }

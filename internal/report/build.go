@@ -205,6 +205,7 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 			return Run{}, nil, err
 		}
 		run.Heatmap, run.HeatmapNames = heatmapSample(space, testIDs, testD, b.opts.HeatmapSize, b.opts.Seed)
+		run.Distances = pairDistances(testD)
 	}
 	st := space.Heads.Settings
 	settings := map[string]string{"encoder": space.Encoder, "heads": st.Heads}
@@ -215,7 +216,11 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 	} else if !space.Heads.IsIdentity() {
 		cfg, _ := json.Marshal(st.Config)
 		settings["heads config"] = string(cfg)
-		settings["training"] = fmt.Sprintf("%d train pairs, %d validation pairs, %d epochs run, best epoch %d", st.TrainPairs, st.ValPairs, st.EpochsRun, st.BestEpoch)
+		kept := fmt.Sprintf("kept the weights of epoch %d", st.BestEpoch)
+		if st.AverageFrom > 0 && st.AverageFrom < st.BestEpoch {
+			kept = fmt.Sprintf("kept the mean of the weights of epochs %d-%d", st.AverageFrom, st.BestEpoch)
+		}
+		settings["training"] = fmt.Sprintf("%d train pairs, %d validation pairs, %d epochs run, %s", st.TrainPairs, st.ValPairs, st.EpochsRun, kept)
 	}
 	if fi := space.Features; fi != nil {
 		settings["features"] = fmt.Sprintf("text input %s, fingerprint %.12s", fi.TextInput, fi.Fingerprint)
@@ -460,4 +465,24 @@ func heatmapSample(space *evalrun.Space, ids []reel.MovieID, D [][]float32, size
 		labels[r] = names[ids[i]]
 	}
 	return out, labels
+}
+
+// pairDistances splits D into its diagonal (true pairs) and the rest
+// (random pairs).
+func pairDistances(D [][]float32) *Distances {
+	n := len(D)
+	if n == 0 {
+		return nil
+	}
+	d := &Distances{True: make([]float32, 0, n), Random: make([]float32, 0, n*(n-1))}
+	for i, row := range D {
+		for j, v := range row {
+			if i == j {
+				d.True = append(d.True, v)
+			} else {
+				d.Random = append(d.Random, v)
+			}
+		}
+	}
+	return d
 }

@@ -6,9 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"html/template"
-	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"math"
 	"strings"
@@ -54,6 +52,17 @@ type Run struct {
 	// intros, same movies in the same order, so the diagonal is the pairs).
 	Heatmap      [][]float32
 	HeatmapNames []string
+	// Distances are the held-out split's distances of true and random
+	// pairs, for choosing a --max-distance; nil without a test split.
+	Distances *Distances
+}
+
+// Distances holds D over the held-out split: True is its diagonal (each
+// movie's poster to its own intro) and Random every other cell (a poster
+// to another movie's intro).
+type Distances struct {
+	True   []float32
+	Random []float32
 }
 
 // Split holds one split's metrics.
@@ -119,14 +128,16 @@ type Hit struct {
 var templates embed.FS
 
 var tmpl = template.Must(template.New("report.html.tmpl").Funcs(template.FuncMap{
-	"pct":            func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) },
+	"pct":            pct,
 	"f3":             func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"f1":             func(v float64) string { return fmt.Sprintf("%.1f", v) },
 	"img":            dataURI,
 	"ci":             ciText,
 	"lossSVG":        lossSVG,
 	"rankBars":       rankBars,
-	"heatmap":        heatmapURI,
+	"heatmap":        heatmapSVG,
+	"distances":      distancesSVG,
+	"thresholds":     thresholds,
 	"seed":           func() []scoreboard.SeedFigure { return scoreboard.SeedFigures },
 	"seedNote":       func() string { return scoreboard.SeedReadingNote },
 	"boardHeaders":   func() [4]string { return scoreboard.Headers },
@@ -281,40 +292,6 @@ func rankBars(ranks []int) []Bar {
 		}
 	}
 	return bars
-}
-
-// heatmapURI renders D as a PNG, one cell per pair scaled up, with a
-// perceptual dark-to-light ramp: near (small distance) is bright.
-func heatmapURI(d [][]float32) template.URL {
-	n := len(d)
-	if n == 0 {
-		return ""
-	}
-	lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-	for _, row := range d {
-		for _, v := range row {
-			lo, hi = min(lo, v), max(hi, v)
-		}
-	}
-	if hi <= lo {
-		hi = lo + 1
-	}
-	const cell = 12
-	img := image.NewRGBA(image.Rect(0, 0, len(d[0])*cell, n*cell))
-	for i, row := range d {
-		for j, v := range row {
-			t := float64((hi - v) / (hi - lo)) // 1 = nearest
-			c := ramp(t)
-			for y := i * cell; y < (i+1)*cell; y++ {
-				for x := j * cell; x < (j+1)*cell; x++ {
-					img.Set(x, y, c)
-				}
-			}
-		}
-	}
-	var buf bytes.Buffer
-	_ = png.Encode(&buf, img)
-	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))
 }
 
 // ramp maps 0..1 to a dark-blue → teal → yellow scale (viridis-like).

@@ -97,3 +97,56 @@ func TestLossSVGMarksAveragedEpochs(t *testing.T) {
 		t.Errorf("averaged run shows a single kept epoch: %s", svg)
 	}
 }
+
+func TestPct(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{0, "0%"}, {1, "100.0%"}, {0.5, "50.0%"}, {0.0154, "1.5%"}, {0.01, "1.0%"},
+		{1.0 / 3242, "0.031%"}, {0.005, "0.50%"}, {0.00042, "0.042%"}, {math.NaN(), "–"},
+	} {
+		if got := pct(tc.v); got != tc.want {
+			t.Errorf("pct(%v) = %q, want %q", tc.v, got, tc.want)
+		}
+	}
+}
+
+func TestThresholds(t *testing.T) {
+	d := &Distances{
+		True:   []float32{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0},
+		Random: []float32{0.35, 0.55, 0.75, 0.95, 1.05, 1.15, 1.25, 1.35},
+	}
+	got := thresholds(d)
+	want := []Threshold{
+		{D: 0.30000001192092896, True: 0.3, Random: 0, Label: "25th percentile"},
+		{D: 0.5, True: 0.5, Random: 0.125, Label: "median"},
+		{D: 0.800000011920929, True: 0.8, Random: 0.375, Label: "75th percentile"},
+		{D: 0.8999999761581421, True: 0.9, Random: 0.375, Label: "90th percentile"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("thresholds (-want +got):\n%s", diff)
+	}
+	if thresholds(nil) != nil || distancesSVG(nil) != "" {
+		t.Error("no distances still gave thresholds or a chart")
+	}
+}
+
+// TestHeatmapFigure checks the heat map has its axes, their titles, the
+// colour scale with the distances it spans, and the movies by number.
+func TestHeatmapFigure(t *testing.T) {
+	got := string(heatmapSVG([][]float32{{0.2, 0.9, 1.1}, {0.8, 0.3, 1.0}, {1.2, 0.95, 0.25}}, []string{"A <1>", "B", "C"}))
+	for _, want := range []string{
+		`<svg class="heatmap"`, `href="data:image/png;base64,`,
+		`>poster of movie k (rows)<`, `>intro of movie k (columns)<`,
+		`<linearGradient id="hm-scale"`, `>0.20<`, `>1.20<`, `>0.70<`,
+		`<li>A &lt;1&gt;</li><li>B</li><li>C</li>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("heat map lacks %q", want)
+		}
+	}
+	if n := strings.Count(got, `text-anchor="middle">`); n < 3 {
+		t.Errorf("%d column ticks, want 3", n)
+	}
+}
