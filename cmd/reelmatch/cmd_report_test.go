@@ -297,8 +297,8 @@ func TestReportBrowser(t *testing.T) {
 	b.Do("images never finished loading", chromedp.Poll[chromedp.Void](`[...document.images].every(i => i.complete)`))
 	got := map[string]string{
 		"headings":      eval(`[...document.querySelectorAll("h2")].map(h => h.textContent).join(" | ")`),
-		"metrics rows":  eval(`String(document.querySelectorAll("#metrics ~ .scroll > table")[0].tBodies[0].rows.length)`),
-		"first row":     eval(`[...document.querySelectorAll("#metrics ~ .scroll > table")[0].tBodies[0].rows[0].cells].slice(0, 3).map(c => c.textContent).join(",")`),
+		"metrics rows":  eval(`String(document.querySelectorAll("table.metrics")[0].tBodies[0].rows.length)`),
+		"first row":     eval(`[...document.querySelectorAll("table.metrics")[0].tBodies[0].rows[0].cells].slice(0, 3).map(c => c.textContent).join(",")`),
 		"broken images": eval(`String([...document.images].filter(i => i.naturalWidth === 0).length)`),
 		"images":        eval(`String(document.images.length)`),
 		"heat map px":   eval(`document.querySelector("svg.heatmap image").getAttribute("width")`),
