@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
@@ -21,6 +22,9 @@ type encoderOptions struct {
 	Models    string
 	Backend   string
 	TextInput string
+	// TextDim is --text-dim: the builtin encoder's LSA size (0: the tuned
+	// or default value).
+	TextDim int
 }
 
 // AddFlags registers --encoder, --models, --backend and --text-input.
@@ -29,7 +33,12 @@ func (o *encoderOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Models, "models", envOr("REELMATCH_MODELS", ""), "models folder for pretrained encoders (default: the models cache)")
 	f.StringVar(&o.Backend, "backend", envOr("REELMATCH_BACKEND", ""), "ONNX runtime for pretrained encoders: ort, go or empty for automatic")
 	f.StringVar(&o.TextInput, "text-input", "", "intro fed to the text tower: raw or clean (default: the encoder's choice, clean for builtin)")
+	intFlag(f, &o.TextDim, "text-dim", 0, textDimFlagRange, "builtin only: LSA components the text tower keeps (0: the value tune chose, else the default)")
 }
+
+// textDimFlagRange bounds --text-dim; 0 means "not set", the rest is
+// builtin.TextDimRange (checked in check).
+var textDimFlagRange = bound.Int{Min: 0, Max: builtin.MaxTextDim}
 
 // check rejects an --encoder that is not registered, and a --text-input
 // other than raw, clean or empty (the encoder's choice), as usage errors,
@@ -41,12 +50,20 @@ func (o *encoderOptions) check() error {
 	if o.TextInput != "" && o.TextInput != embed.TextRaw && o.TextInput != embed.TextClean {
 		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, o.TextInput)
 	}
+	if o.TextDim != 0 {
+		if o.Encoder != "" && o.Encoder != builtin.Name {
+			return usagef("--text-dim applies to the builtin encoder only, not %s", o.Encoder)
+		}
+		if err := builtin.TextDimRange.Check(o.TextDim); err != nil {
+			return usagef("--text-dim %v", err)
+		}
+	}
 	return nil
 }
 
 // config is the encoder.Config the flags describe.
 func (o *encoderOptions) config() encoder.Config {
-	return encoder.Config{ModelsDir: o.Models, Backend: o.Backend, TextInput: o.TextInput}
+	return encoder.Config{ModelsDir: o.Models, Backend: o.Backend, TextInput: o.TextInput, TextDim: o.TextDim}
 }
 
 // openEncoderError is the error the user sees when encoder name does not

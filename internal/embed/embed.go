@@ -495,8 +495,9 @@ func encodeTexts(ctx context.Context, tower encoder.TextTower, texts []string, m
 }
 
 // OpenEncoder builds the named encoder the way embed last ran it in work:
-// an empty cfg.TextInput is taken from the saved state or feature cache,
-// and a Fitter's saved state is restored. A Fitter without a matching
+// an empty cfg.TextInput is taken from the saved state or feature cache, a
+// zero cfg.TextDim from the saved state, and a Fitter's saved state is
+// restored. A Fitter without a matching
 // state is an error that says to run embed.
 func OpenEncoder(work workdir.Dir, name string, cfg encoder.Config) (encoder.Encoder, error) {
 	h, body, err := readState(work.EncoderState(name))
@@ -509,6 +510,9 @@ func OpenEncoder(work workdir.Dir, name string, cfg encoder.Config) (encoder.Enc
 		} else if info, err := embcache.Stat(work.Features(name)); err == nil {
 			cfg.TextInput = info.TextInput
 		}
+	}
+	if cfg.TextDim == 0 && h != nil {
+		cfg.TextDim = h.TextDim
 	}
 	enc, err := encoder.New(name, cfg)
 	if err != nil {
@@ -526,7 +530,7 @@ func OpenEncoder(work workdir.Dir, name string, cfg encoder.Config) (encoder.Enc
 		return fail("encoder %s has no fitted state in %s: run `reelmatch embed --encoder %s` first", name, work, name)
 	}
 	if base := baseFingerprint(enc); h.BaseFingerprint != base {
-		return fail("encoder %s state in %s was fitted with other settings (text input %q): rerun `reelmatch embed --encoder %s`", name, work, h.TextInput, name)
+		return fail("encoder %s state in %s was fitted with other settings (text input %q, text dimension %d): rerun `reelmatch embed --encoder %s`", name, work, h.TextInput, h.TextDim, name)
 	}
 	if err := f.UnmarshalState(body); err != nil {
 		return fail("restore encoder %s state: %w (rerun `reelmatch embed --encoder %s`)", name, err, name)

@@ -459,4 +459,25 @@ func TestBuiltinEndToEnd(t *testing.T) {
 	if !sum3.Fitted || sum3.TextsComputed != 300 || sum3.ImagesComputed != 0 {
 		t.Errorf("after a training edit: fitted %v, %d texts and %d images computed; want true, 300, 0", sum3.Fitted, sum3.TextsComputed, sum3.ImagesComputed)
 	}
+
+	// Another text dimension refits and re-embeds the intros only, and
+	// OpenEncoder rebuilds the encoder with the dimension embed used.
+	enc4, err := encoder.New(builtin.Name, encoder.Config{TextDim: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum4, err := Run(ctx, work, man, enc4, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sum4.Fitted || sum4.TextsComputed != 300 || sum4.ImagesComputed != 0 || sum4.TextDim != 32 {
+		t.Errorf("text dimension 32: %+v; want fitted, 300 texts and no image recomputed, text dim 32", sum4)
+	}
+	reopened, err := OpenEncoder(work, builtin.Name, encoder.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := reopened.Text().Dim(); d != 32 || reopened.Fingerprint() != sum4.Fingerprint {
+		t.Errorf("reopened encoder: text dim %d, fingerprint %s; want 32 and %s", d, reopened.Fingerprint(), sum4.Fingerprint)
+	}
 }

@@ -31,6 +31,9 @@ type stateHeader struct {
 	// its fitted state (see RecipeFingerprinter).
 	BaseFingerprint string `json:"base_fingerprint"`
 	TextInput       string `json:"text_input"`
+	// TextDim is the text dimension of an encoder that has a choice
+	// (TextDimmer); 0 otherwise.
+	TextDim int `json:"text_dim,omitempty"`
 	// TrainSHA256 digests the training texts (ids and text hashes), so a
 	// changed training split refits.
 	TrainSHA256 string `json:"train_sha256"`
@@ -99,6 +102,7 @@ func ensureFitted(ctx context.Context, work workdir.Dir, enc encoder.Encoder, f 
 		Encoder:         enc.Name(),
 		BaseFingerprint: baseFingerprint(enc),
 		TextInput:       textInput,
+		TextDim:         textDimOf(enc),
 		TrainSHA256:     trainDigest(trainIDs, trainTexts),
 		TrainTexts:      len(trainTexts),
 	}
@@ -123,6 +127,21 @@ func ensureFitted(ctx context.Context, work workdir.Dir, enc encoder.Encoder, f 
 		return false, err
 	}
 	return true, nil
+}
+
+// TextDimmer is an optional ability of an encoder whose text dimension is
+// a setting (encoder.Config.TextDim): the builtin encoder's LSA size. The
+// saved state records it, so OpenEncoder rebuilds the encoder as embed ran
+// it.
+type TextDimmer interface {
+	TextDim() int
+}
+
+func textDimOf(enc encoder.Encoder) int {
+	if d, ok := enc.(TextDimmer); ok {
+		return d.TextDim()
+	}
+	return 0
 }
 
 // RecipeFingerprinter is an optional ability of a Fitter: a fingerprint of

@@ -76,6 +76,10 @@ type Config struct {
 	// Backend selects the ONNX runtime: "ort", "go" or "" (ort when its
 	// library is found, else go).
 	Backend string
+	// TextDim is the size of the text vectors where an encoder has a choice
+	// (builtin: how many LSA components it keeps); 0 means its default.
+	// Encoders without a choice refuse any other value.
+	TextDim int
 	// TextInput selects "raw" or "clean" intros; encoders only record it in
 	// their fingerprint, callers pick the text.
 	TextInput string

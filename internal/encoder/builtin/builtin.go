@@ -28,6 +28,7 @@ func init() { encoder.Register(Name, New) }
 // text tower must be fitted (Fit) or restored (UnmarshalState) first.
 type Encoder struct {
 	textInput string
+	textDim   int
 
 	mu    sync.RWMutex
 	text  *textModel
@@ -35,8 +36,16 @@ type Encoder struct {
 }
 
 // New builds the encoder. cfg.TextInput is "raw", "clean" or "" (clean);
-// the other Config fields do not apply and are ignored.
+// cfg.TextDim is the number of LSA components kept, in TextDimRange, or 0
+// for DefaultTextDim. The other Config fields do not apply and are ignored.
 func New(cfg encoder.Config) (encoder.Encoder, error) {
+	dim := cfg.TextDim
+	if dim == 0 {
+		dim = DefaultTextDim
+	}
+	if err := TextDimRange.Check(dim); err != nil {
+		return nil, fmt.Errorf("builtin encoder: text dimension %w", err)
+	}
 	ti := cfg.TextInput
 	switch ti {
 	case "":
@@ -45,7 +54,7 @@ func New(cfg encoder.Config) (encoder.Encoder, error) {
 	default:
 		return nil, fmt.Errorf("builtin encoder: text input %q: want \"raw\" or \"clean\"", cfg.TextInput)
 	}
-	return &Encoder{textInput: ti}, nil
+	return &Encoder{textInput: ti, textDim: dim}, nil
 }
 
 // Name returns "builtin".
@@ -54,11 +63,18 @@ func (e *Encoder) Name() string { return Name }
 // DefaultTextInput is "clean" (see embed.TextInputDefaulter).
 func (e *Encoder) DefaultTextInput() string { return defaultTextInput }
 
-// RecipeFingerprint digests the feature recipes and the text-input setting,
-// leaving out the fitted state (see embed.RecipeFingerprinter).
+// RecipeFingerprint digests the feature recipes and the text-input and
+// text-dimension settings, leaving out the fitted state (see
+// embed.RecipeFingerprinter).
 func (e *Encoder) RecipeFingerprint() string {
-	return digest(Name, imageRecipe, textRecipe, "text_input="+e.textInput)
+	return digest(Name, imageRecipe, textRecipe, "text_input="+e.textInput, e.dimSetting())
 }
+
+// dimSetting is the text dimension as fingerprints record it.
+func (e *Encoder) dimSetting() string { return fmt.Sprintf("text_dim=%d", e.textDim) }
+
+// TextDim is the number of LSA components the text tower keeps.
+func (e *Encoder) TextDim() int { return e.textDim }
 
 // Fingerprint digests the recipes, the text-input setting and the fitted
 // state.
@@ -70,10 +86,10 @@ func (e *Encoder) Fingerprint() string {
 // depend on the text model (see embed.TowerFingerprinter).
 func (e *Encoder) ImageFingerprint() string { return digest(Name, imageRecipe) }
 
-// TextFingerprint digests the text recipe, the text-input setting and the
-// fitted state.
+// TextFingerprint digests the text recipe, the text-input and dimension
+// settings and the fitted state.
 func (e *Encoder) TextFingerprint() string {
-	return digest(Name, textRecipe, "text_input="+e.textInput, "state="+e.stateHash())
+	return digest(Name, textRecipe, "text_input="+e.textInput, e.dimSetting(), "state="+e.stateHash())
 }
 
 func (e *Encoder) stateHash() string {
@@ -107,7 +123,7 @@ func (e *Encoder) Close() error { return nil }
 // raw or cleaned as the text-input setting says). Only these texts shape
 // the state: held-out intros must never be passed here.
 func (e *Encoder) Fit(ctx context.Context, trainTexts []string) error {
-	m, err := fitText(ctx, trainTexts)
+	m, err := fitText(ctx, trainTexts, e.textDim)
 	if err != nil {
 		return fmt.Errorf("fit builtin text tower: %w", err)
 	}
@@ -143,6 +159,9 @@ func (e *Encoder) UnmarshalState(state []byte) error {
 	if err != nil {
 		return fmt.Errorf("restore builtin text tower: %w", err)
 	}
+	if m.dim != e.textDim {
+		return fmt.Errorf("restore builtin text tower: the state keeps %d components, the encoder is set to %d", m.dim, e.textDim)
+	}
 	e.mu.Lock()
 	e.text, e.state = m, append([]byte(nil), state...)
 	e.mu.Unlock()
@@ -151,7 +170,7 @@ func (e *Encoder) UnmarshalState(state []byte) error {
 
 type textTower struct{ e *Encoder }
 
-func (textTower) Dim() int { return textDim }
+func (t textTower) Dim() int { return t.e.textDim }
 
 // Encode returns each text's LSA coordinates. Safe for concurrent use.
 func (t textTower) Encode(ctx context.Context, texts []string) ([][]float32, error) {
@@ -166,6 +185,35 @@ func (t textTower) Encode(ctx context.Context, texts []string) ([][]float32, err
 		out[i] = m.project(s)
 	}
 	return out, ctx.Err()
+}
+
+// TextFit is the text tower fitted at full rank (MaxTextDim) on some
+// training texts, for tools that score several text dimensions from one fit
+// (`reelmatch tune`). Encode(texts, dim) gives exactly what an Encoder set
+// to dim and fitted on the same texts encodes. Safe for concurrent use.
+type TextFit struct{ m *textModel }
+
+// FitText fits the text tower on trainTexts (already raw or cleaned) at
+// full rank. Only these texts shape it: never pass held-out texts.
+func FitText(ctx context.Context, trainTexts []string) (*TextFit, error) {
+	m, err := fitText(ctx, trainTexts, MaxTextDim)
+	if err != nil {
+		return nil, fmt.Errorf("fit builtin text tower: %w", err)
+	}
+	return &TextFit{m}, nil
+}
+
+// Encode returns the first dim LSA coordinates of each text (dim in
+// TextDimRange).
+func (f *TextFit) Encode(texts []string, dim int) ([][]float32, error) {
+	if err := TextDimRange.Check(dim); err != nil {
+		return nil, fmt.Errorf("builtin text dimension %w", err)
+	}
+	out := make([][]float32, len(texts))
+	for i, s := range texts {
+		out[i] = f.m.project(s)[:dim:dim]
+	}
+	return out, nil
 }
 
 var (

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -255,10 +256,10 @@ func TestFitUsesOnlyTrainTexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(make([]float32, textDim), got[0]); diff != "" {
+	if diff := cmp.Diff(make([]float32, DefaultTextDim), got[0]); diff != "" {
 		t.Errorf("a text of unseen words should encode to zeros (-want +got):\n%s", diff)
 	}
-	if slices.Equal(got[1], make([]float32, textDim)) {
+	if slices.Equal(got[1], make([]float32, DefaultTextDim)) {
 		t.Error("a text with known words encoded to zeros")
 	}
 }
@@ -385,5 +386,72 @@ func TestRandomizedSVDMatchesExact(t *testing.T) {
 	}
 	if checked < 4 {
 		t.Errorf("only %d components had distinct singular values %v", checked, sv)
+	}
+}
+
+// TestTextDimIsPrefix: the text dimension keeps the first components of one
+// full-rank fit, so a smaller dimension encodes exactly the prefix of a
+// larger one, and FitText (tune's path) encodes what the Encoder does.
+func TestTextDimIsPrefix(t *testing.T) {
+	ctx := context.Background()
+	texts := append(append([]string(nil), trainTexts...), testTexts...)
+	encode := func(dim int) ([][]float32, *Encoder) {
+		t.Helper()
+		enc, err := encoder.New(Name, encoder.Config{TextDim: dim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := enc.(*Encoder)
+		if err := e.Fit(ctx, trainTexts); err != nil {
+			t.Fatal(err)
+		}
+		if e.Text().Dim() != dim {
+			t.Errorf("Dim() = %d, want %d", e.Text().Dim(), dim)
+		}
+		out, err := e.Text().Encode(ctx, texts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out, e
+	}
+	small, e8 := encode(8)
+	large, e16 := encode(16)
+	for i := range texts {
+		if diff := cmp.Diff(large[i][:8], small[i]); diff != "" {
+			t.Errorf("text %d: dim 8 is not the prefix of dim 16 (-16 +8):\n%s", i, diff)
+		}
+	}
+	fit, err := FitText(ctx, trainTexts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaFit, err := fit.Encode(texts, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(small, viaFit); diff != "" {
+		t.Errorf("FitText differs from the encoder (-encoder +FitText):\n%s", diff)
+	}
+	if e8.Fingerprint() == e16.Fingerprint() || e8.RecipeFingerprint() == e16.RecipeFingerprint() {
+		t.Error("the text dimension does not change the fingerprints")
+	}
+	if e8.ImageFingerprint() != e16.ImageFingerprint() {
+		t.Error("the text dimension changed the image fingerprint")
+	}
+	state, err := e16.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := newBuiltin(t, "")
+	if err := fresh.UnmarshalState(state); err == nil || !strings.Contains(err.Error(), "16 components") {
+		t.Errorf("restoring a 16-d state into a %d-d encoder: err %v", DefaultTextDim, err)
+	}
+	for _, dim := range []int{4, MaxTextDim + 1, -1} {
+		if _, err := encoder.New(Name, encoder.Config{TextDim: dim}); err == nil {
+			t.Errorf("text dimension %d accepted", dim)
+		}
+		if _, err := fit.Encode(texts, dim); err == nil {
+			t.Errorf("FitText.Encode accepted dimension %d", dim)
+		}
 	}
 }

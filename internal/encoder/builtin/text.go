@@ -8,18 +8,20 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 )
 
 // textRecipe names the text feature recipe (tokenizer, n-grams, weighting,
 // SVD settings); bump it whenever any of them changes.
-const textRecipe = "builtin-text-v2"
+const textRecipe = "builtin-text-v3"
 
 // TF-IDF and SVD settings. sublinear tf, smooth idf and L2-normalised rows
 // follow scikit-learn's TfidfVectorizer(sublinear_tf=True); the SVD is
@@ -28,21 +30,34 @@ const textRecipe = "builtin-text-v2"
 // ranks over a tenth of the matrix's; TestRandomizedSVDMatchesExact checks
 // that 4 recover the exact singular vectors).
 //
-// textDim 128: on the MovieLens posters a linear probe (ridge and CCA from
-// the poster features, see internal/probe) scored held-out retrieval
-// higher with fewer LSA components (poster-to-intro mean rank percentile
-// 0.611 at 128, 0.603 at 256, 0.598 at 384, 0.595 at 512; 0.608 at 64): the
-// later components carry plot detail that posters cannot show. minDF 3 and
-// the raw intro scored no better (0.600 and 0.595 at 256, against 0.600).
-// docs/builtin-features.md has the table.
+// The SVD is always fitted at rank MaxTextDim and the first TextDim
+// components (largest singular values first) are kept, so a smaller text
+// dimension is exactly a prefix of a larger one: `reelmatch tune` fits once
+// per fold and scores every dimension of its grid from that fit, as embed
+// would produce it. The dimension is chosen by tune's cross-validation
+// inside the training split (DefaultTextDim; docs/builtin-features.md).
+//
+// minDF 2 and maxFeatures are conventional LSA settings (scikit-learn
+// users' usual min_df=2), not tuned.
 const (
-	textDim     = 128
 	minDF       = 2      // a term must occur in two training intros
 	maxFeatures = 50_000 // keep the most frequent terms beyond this
 	oversample  = 10
 	powerIters  = 4
 	svdSeed     = 2024 // fixed so that fits are reproducible
 )
+
+// MaxTextDim is the rank the SVD is fitted at and the largest text
+// dimension. DefaultTextDim is the dimension an Encoder keeps unless told
+// otherwise: chosen by `reelmatch tune` on the training split
+// (docs/builtin-features.md).
+const (
+	MaxTextDim     = 256
+	DefaultTextDim = 128
+)
+
+// TextDimRange bounds Config.TextDim for this encoder.
+var TextDimRange = bound.Int{Min: 8, Max: MaxTextDim}
 
 // tokens lower-cases text and returns its runs of letters and digits of two
 // or more runes (scikit-learn's default token pattern \b\w\w+\b, without
@@ -76,7 +91,8 @@ type textModel struct {
 	vocab      []string
 	index      map[string]int32
 	idf        []float32 // [V]
-	k          int       // fitted components, at most textDim
+	dim        int       // output size (the encoder's text dimension)
+	k          int       // fitted components, at most dim (fewer on a tiny training set)
 	components []float32 // [V, k] term-major: row t is term t's loadings
 }
 
@@ -115,10 +131,10 @@ func (m *textModel) vectorize(text string) sparseRow {
 	return row
 }
 
-// project maps a text to its textDim LSA coordinates; components beyond
+// project maps a text to its m.dim LSA coordinates; components beyond
 // the fitted k are zero.
 func (m *textModel) project(text string) []float32 {
-	out := make([]float32, textDim)
+	out := make([]float32, m.dim)
 	row := m.vectorize(text)
 	for n, j := range row.cols {
 		w := float32(row.vals[n])
@@ -130,8 +146,9 @@ func (m *textModel) project(text string) []float32 {
 	return out
 }
 
-// fitText learns the vocabulary, IDF and SVD from the training texts.
-func fitText(ctx context.Context, texts []string) (*textModel, error) {
+// fitText learns the vocabulary, IDF and the rank-MaxTextDim SVD from the
+// training texts and keeps the first dim components.
+func fitText(ctx context.Context, texts []string, dim int) (*textModel, error) {
 	n := len(texts)
 	if n == 0 {
 		return nil, fmt.Errorf("no training texts")
@@ -185,13 +202,25 @@ func fitText(ctx context.Context, texts []string) (*textModel, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	comps, k, err := randomizedSVD(ctx, rows, len(m.vocab), textDim)
+	comps, k, err := randomizedSVD(ctx, rows, len(m.vocab), MaxTextDim)
 	if err != nil {
 		return nil, err
 	}
-	m.k = k
-	m.components = comps
-	return m, nil
+	m.k, m.dim, m.components = k, MaxTextDim, comps
+	return m.truncate(dim), nil
+}
+
+// truncate returns m keeping its first dim components (a copy; m is not
+// changed). Projections by the result are the first dim values of m's.
+func (m *textModel) truncate(dim int) *textModel {
+	k := min(m.k, dim)
+	t := *m
+	t.dim, t.k = dim, k
+	t.components = make([]float32, len(m.vocab)*k)
+	for j := range m.vocab {
+		copy(t.components[j*k:(j+1)*k], m.components[j*m.k:j*m.k+k])
+	}
+	return &t
 }
 
 // randomizedSVD returns the top k right singular vectors of the sparse
@@ -340,10 +369,12 @@ func orthonormalize(cols [][]float64, passes int) [][]float64 {
 }
 
 // State layout: a safetensors file with tensors "idf" [V] and "components"
-// [V, k], and metadata "recipe", "vocab" (a JSON array of terms).
+// [V, k], and metadata "recipe", "vocab" (a JSON array of terms) and "dim"
+// (the text dimension, k or more).
 const (
 	stateRecipe = "recipe"
 	stateVocab  = "vocab"
+	stateDim    = "dim"
 	stateIDF    = "idf"
 	stateComps  = "components"
 )
@@ -357,7 +388,7 @@ func (m *textModel) marshal() ([]byte, error) {
 	err = safetensors.Write(&buf, map[string]safetensors.Tensor{
 		stateIDF:   {Shape: []int{len(m.idf)}, F32: m.idf},
 		stateComps: {Shape: []int{len(m.vocab), m.k}, F32: m.components},
-	}, map[string]string{stateRecipe: textRecipe, stateVocab: string(vocab)})
+	}, map[string]string{stateRecipe: textRecipe, stateVocab: string(vocab), stateDim: strconv.Itoa(m.dim)})
 	if err != nil {
 		return nil, err
 	}
@@ -373,6 +404,9 @@ func unmarshalText(state []byte) (*textModel, error) {
 		return nil, fmt.Errorf("state is of recipe %q, this build uses %q", got, textRecipe)
 	}
 	m := &textModel{}
+	if m.dim, err = strconv.Atoi(f.Metadata[stateDim]); err != nil || TextDimRange.Check(m.dim) != nil {
+		return nil, fmt.Errorf("text dimension %q: want a whole number %s", f.Metadata[stateDim], TextDimRange)
+	}
 	if err := json.Unmarshal([]byte(f.Metadata[stateVocab]), &m.vocab); err != nil {
 		return nil, fmt.Errorf("vocabulary: %w", err)
 	}
@@ -388,8 +422,8 @@ func unmarshalText(state []byte) (*textModel, error) {
 	if len(idf.Shape) != 1 || idf.Shape[0] != v || idf.F32 == nil {
 		return nil, fmt.Errorf("idf has shape %v, want [%d]", idf.Shape, v)
 	}
-	if len(comps.Shape) != 2 || comps.Shape[0] != v || comps.Shape[1] > textDim || comps.F32 == nil {
-		return nil, fmt.Errorf("components have shape %v, want [%d, at most %d]", comps.Shape, v, textDim)
+	if len(comps.Shape) != 2 || comps.Shape[0] != v || comps.Shape[1] > m.dim || comps.F32 == nil {
+		return nil, fmt.Errorf("components have shape %v, want [%d, at most %d]", comps.Shape, v, m.dim)
 	}
 	m.idf, m.k, m.components = idf.F32, comps.Shape[1], comps.F32
 	m.index = make(map[string]int32, v)
