@@ -24,6 +24,8 @@ type EmbedOptions struct {
 	Shard   string
 	Merge   bool
 	FitOnly bool
+	// NoTune ignores WORK/tune/<encoder>.json.
+	NoTune bool
 	encoderOptions
 	prepOptions
 }
@@ -41,6 +43,11 @@ text, encoder fingerprint and --text-input are unchanged, so an unchanged
 rerun writes nothing and a changed movie is embedded again alone. Encoders
 that learn from data (builtin's TF-IDF and SVD) are fitted on the training
 split only, and the fitted state is saved in WORK/features/<encoder>.state.
+
+The builtin encoder's --text-input and --text-dim default to what
+` + "`reelmatch tune`" + ` chose (WORK/tune/builtin.json, when it still describes
+the training split; a notice says so), else to clean intros and the
+default LSA size; --no-tune ignores the tune file.
 
 Computed rows are appended batch by batch to WORK/features/<encoder>.checkpoint
 (removed when embed finishes), so a run stopped by Ctrl-C, kill -9 or an
@@ -82,6 +89,7 @@ REELMATCH_BACKEND give defaults for --work, --encoder, --models, --backend.` + e
 	f.BoolVar(&opts.FitOnly, "fit-only", false, "only fit (or check) the encoder state on the training split, embed nothing")
 	opts.prepOptions.AddFlags(f)
 	opts.encoderOptions.AddFlags(f)
+	f.BoolVar(&opts.NoTune, "no-tune", false, "ignore the text settings `reelmatch tune` chose (WORK/tune/<encoder>.json)")
 	return cmd
 }
 
@@ -109,6 +117,17 @@ func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []stri
 	man, err := dataset.Load(work.Manifest())
 	if err != nil {
 		return err
+	}
+	if !opts.NoTune {
+		r, path, err := loadTuned(work, man, opts.Encoder, "", g)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			if note := applyTunedFeatures(&opts.encoderOptions, r, path); note != "" {
+				fmt.Fprintf(g.stderr, "embed: %s\n", note)
+			}
+		}
 	}
 	cfg := opts.config()
 	opts.apply(&cfg)

@@ -89,7 +89,10 @@ both readings reach that range on split all, so neither can be taken for
 alignment.
 
 Training flags are train's (--epochs, --batch, --lr, --seed, --heads ...);
-embed's batch size is --embed-batch here.
+embed's batch size is --embed-batch here. When WORK/tune/<encoder>.json
+exists (` + "`reelmatch tune`" + `) and still describes the training split, run
+embeds with its text settings and trains its heads, unless flags say
+otherwise, and says so; --no-tune ignores it.
 
 It prints one summary line per stage and the metrics of both splits. With
 --json, stdout is {"prepare":{...},"embed":{...},"train":{...},
@@ -107,6 +110,7 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.changed = cmd.Flags().Changed
+			opts.Train.changed = changedFlags(cmd.Flags())
 			return runRun(cmd.Context(), opts, g, args)
 		},
 	}
@@ -253,7 +257,17 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	}
 	say("prepare: %d movies (%d train, %d test), %d dropped, %d leaked test movie(s) [%.1fs]", rep.Movies, rep.Train, rep.Test, rep.DroppedCount(), len(dataset.LeakedTestIDs(rep.Leaks)), time.Since(t0).Seconds())
 
-	// embed
+	// embed, with the text settings tune chose unless told otherwise
+	tunedNote := ""
+	if !opts.Train.NoTune {
+		r, path, err := loadTuned(work, man, opts.Encoder, "", g)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			tunedNote = applyTunedFeatures(&opts.encoderOptions, r, path)
+		}
+	}
 	enc, err := encoder.New(opts.Encoder, opts.config())
 	if err != nil {
 		return nil, openEncoderError(opts.Encoder, err)
@@ -266,6 +280,9 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	res.Embed = sum
 	say("embed: %s, %d movies (%d computed, %d reused), image %d-d, text %d-d [%.1fs]",
 		sum.Encoder, sum.Movies, sum.Computed, sum.Reused, sum.ImageDim, sum.TextDim, sum.Seconds)
+	if tunedNote != "" {
+		say("embed: %s", tunedNote)
+	}
 
 	// train and eval each planned run
 	if opts.Protocol == "" {
@@ -331,6 +348,10 @@ func trainLine(r *TrainResult) string {
 	if heads.IsLinearKind(r.Heads) {
 		return fmt.Sprintf("%s [%.1fs]", linearLine(r), r.Seconds)
 	}
+	tuned := ""
+	if t := r.Tuned; t != nil {
+		tuned = fmt.Sprintf("; settings chosen by tune (%s: %d-fold cross-validation, mean rank pct %.3f ± %.3f)", t.File, t.Folds, t.Mean.Mean, t.Mean.SD)
+	}
 	s := fmt.Sprintf("%d epochs on %d pairs, kept epoch %d", r.EpochsRun, r.TrainPairs, r.BestEpoch)
 	if r.AverageFrom > 0 {
 		s = fmt.Sprintf("%d epochs on %d pairs, kept the mean of epochs %d-%d", r.EpochsRun, r.TrainPairs, r.AverageFrom, r.BestEpoch)
@@ -341,7 +362,7 @@ func trainLine(r *TrainResult) string {
 	if v := r.Validation; v != nil {
 		s += fmt.Sprintf("; validation (%d pairs) mean rank pct %.3f/%.3f", r.ValPairs, v.PosterToIntroMRP, v.IntroToPosterMRP)
 	}
-	return s + fmt.Sprintf(" [%.1fs]", r.Seconds)
+	return s + tuned + fmt.Sprintf(" [%.1fs]", r.Seconds)
 }
 
 // printRunMetrics prints the main run's tables (held-out protocol: split

@@ -42,6 +42,12 @@ type TrainOptions struct {
 	Config       heads.Config
 	ValFraction  float64
 	ShufflePairs bool
+	// NoTune ignores WORK/tune/<encoder>.json.
+	NoTune bool
+
+	// changed holds the flags given on the command line: a tune file sets
+	// only the others.
+	changed map[string]bool
 }
 
 // defaultValFraction holds out a tenth of the training split for early
@@ -76,6 +82,7 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	intFlag(f, &o.Config.AverageEpochs, "average-epochs", d.AverageEpochs, heads.AverageEpochsRange, "keep the mean of the last N epochs' weights (stochastic weight averaging) instead of the best validation epoch (0 or 1: best epoch)")
 	f.BoolVar(&o.Config.PreciseBN, "precise-bn", d.PreciseBN, "recompute BatchNorm statistics over all training pairs in eval mode (no dropout) before scoring and saving")
 	f.BoolVar(&o.ShufflePairs, "shuffle-pairs", false, "control run: shuffle which intro goes with which poster in the training pairs")
+	f.BoolVar(&o.NoTune, "no-tune", false, "ignore the settings `reelmatch tune` chose (WORK/tune/<encoder>.json)")
 }
 
 func newTrainCommand(g *globalOptions) *cobra.Command {
@@ -127,7 +134,14 @@ object {"run","encoder","heads","run_dir","epochs_run","best_epoch",
 "average_from" (with --average-epochs), "linear" and "cv" (the chosen
 setting and the cross-validation grid, with --heads linear|cca),
 "stopped_early","train_pairs","val_pairs","validation","config","history",
-"seconds"}.
+"tuned" (when the settings came from a tune file), "seconds"}.
+
+When WORK/tune/<encoder>.json exists (made by ` + "`reelmatch tune`" + `) and
+still describes the training split, train takes from it the head kind
+(unless --heads is given) and that kind's setting (unless its flags are
+given: --ridge-lambda, --cca-shrink, --cca-dim, or --dropout and
+--average-epochs), and says so; --no-tune ignores it. A tuned linear or CCA
+head is fitted with the tuned setting, without cross-validating again.
 
 Environment: REELMATCH_WORK, REELMATCH_ENCODER and REELMATCH_RUN give
 defaults for --work, --encoder and --run.` + exitCodesHelp,
@@ -135,6 +149,7 @@ defaults for --work, --encoder and --run.` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.changed = changedFlags(cmd.Flags())
 			return runTrain(cmd.Context(), opts, g, args)
 		},
 	}
@@ -161,6 +176,7 @@ type TrainResult struct {
 	Validation   *heads.ValMetrics   `json:"validation,omitempty"`
 	Linear       *heads.LinearConfig `json:"linear,omitempty"`
 	CV           *heads.CVReport     `json:"cv,omitempty"`
+	Tuned        *heads.Tuned        `json:"tuned,omitempty"`
 	Config       *heads.Config       `json:"config,omitempty"`
 	History      []heads.EpochStats  `json:"history,omitempty"`
 	Seconds      float64             `json:"seconds"`
@@ -195,6 +211,9 @@ func runTrain(ctx context.Context, opts TrainOptions, g *globalOptions, _ []stri
 	if v := res.Validation; v != nil {
 		fmt.Fprintf(&b, "\nvalidation (%d pairs): mean rank percentile %.3f poster->intro, %.3f intro->poster; R@10 %.3f / %.3f (chance %.3f)",
 			res.ValPairs, v.PosterToIntroMRP, v.IntroToPosterMRP, v.PosterToIntroR10, v.IntroToPosterR10, min(1, 10/float64(res.ValPairs)))
+	}
+	if t := res.Tuned; t != nil {
+		fmt.Fprintf(&b, "\nsettings chosen by tune (%s: %d-fold cross-validation, mean rank pct %.3f ± %.3f)", t.File, t.Folds, t.Mean.Mean, t.Mean.SD)
 	}
 	fmt.Fprintf(&b, "\nheads, config.json, history.json and loss.png in %s\n", res.RunDir)
 	_, err = fmt.Fprint(g.stdout, b.String())
@@ -271,9 +290,29 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 	if err := atomicfile.RecoverDir(runDir); err != nil {
 		return nil, err
 	}
-	res := &TrainResult{Run: runName, Encoder: opts.Encoder, Heads: opts.Heads, RunDir: runDir}
+	res := &TrainResult{Run: runName, Encoder: opts.Encoder, RunDir: runDir}
 	settings := heads.Settings{Run: runName, Encoder: opts.Encoder, Fingerprint: feats.Fingerprint, TextInput: feats.TextInput,
 		TrainSplit: man.SplitFingerprint(reel.SplitTrain)}
+	if !opts.NoTune && !(opts.changed["heads"] && opts.Heads == heads.KindIdentity) {
+		r, path, err := loadTuned(work, man, opts.Encoder, feats.ImageFingerprint, g)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			took, err := applyTunedHeads(&opts, r)
+			if err != nil {
+				return nil, err
+			}
+			if took {
+				res.Tuned = &heads.Tuned{File: relToWork(work, path), Folds: r.Folds, Mean: r.Chosen.Mean}
+				settings.Tuned = res.Tuned
+			}
+			if msg := tunedFeatureMismatch(r, feats.TextInput, len(txt[0])); msg != "" {
+				fmt.Fprintf(g.stderr, "warning: %s: rerun `reelmatch embed --work %s --encoder %s` (it follows the tune file) before training\n", msg, work, opts.Encoder)
+			}
+		}
+	}
+	res.Heads = opts.Heads
 
 	if opts.Heads == heads.KindIdentity {
 		if err := checkSharedSpace(opts.Encoder, img, txt); err != nil {

@@ -132,6 +132,9 @@ func planRuns(opts RunOptions, enc string) []plannedRun {
 			t := base
 			t.Config.Seed = seeds[0]
 			t.Heads, t.ShufflePairs = k, false
+			// The baseline's kind is fixed: a tune file may not turn it
+			// into the tuned kind (it still gives that kind's setting).
+			t.changed = withFlag(base.changed, "heads")
 			t.Run = workdir.RunName(first, k)
 			r := scoreboard.RoleBaseline
 			if k == heads.KindIdentity {

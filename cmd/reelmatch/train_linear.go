@@ -19,6 +19,10 @@ type linearFlags struct {
 	Lambdas []float64
 	Shrinks []float64
 	Dims    []int
+
+	// tuned, when set, is the setting a tune file chose: it is fitted
+	// without cross-validating again.
+	tuned *heads.LinearConfig
 }
 
 // AddFlags registers --folds, --ridge-lambda, --cca-shrink and --cca-dim
@@ -74,6 +78,18 @@ func (o *linearFlags) check(kind string) error {
 // from --seed; every training pair is used, no validation slice), fits the
 // chosen setting on all of them and saves the run.
 func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work workdir.Dir, img, txt [][]float32, settings heads.Settings, res *TrainResult) error {
+	if opts.ShufflePairs {
+		// The control: the same fit with the pairing broken.
+		txt = heads.ShufflePairs(txt, opts.Config.Seed)
+		settings.ShufflePairs = true
+	}
+	if t := opts.Linear.tuned; t != nil {
+		m, err := heads.FitLinear(opts.Heads, img, txt, *t)
+		if err != nil {
+			return err
+		}
+		return saveLinear(opts, work, m, settings, nil, res)
+	}
 	grid := opts.Linear.grid(opts.Heads)
 	g.logf("%s: choosing the %s head's setting among %d by %d-fold cross-validation on %d training pairs",
 		res.Run, opts.Heads, len(grid), opts.Linear.Folds, len(img))
@@ -98,6 +114,11 @@ func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work 
 	if err != nil {
 		return err
 	}
+	return saveLinear(opts, work, m, settings, rep, res)
+}
+
+// saveLinear saves a fitted closed-form head as the run and fills res.
+func saveLinear(opts TrainOptions, work workdir.Dir, m *heads.Model, settings heads.Settings, rep *heads.CVReport, res *TrainResult) error {
 	settings.Heads = opts.Heads
 	settings.Config = m.Settings.Config
 	settings.Linear = m.Settings.Linear
@@ -108,15 +129,19 @@ func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work 
 	if err := writeRun(res.RunDir, m.Save); err != nil {
 		return err
 	}
-	res.TrainPairs = settings.TrainPairs
+	res.TrainPairs, res.ShufflePairs = settings.TrainPairs, settings.ShufflePairs
 	res.Linear, res.CV = settings.Linear, rep
 	return nil
 }
 
 // linearLine is the summary of a closed-form head, for train and run.
 func linearLine(r *TrainResult) string {
-	p := r.CV.Grid[r.CV.Chosen]
 	name := map[string]string{heads.KindLinear: "ridge map", heads.KindCCA: "regularised CCA"}[r.Heads]
+	if t := r.Tuned; t != nil && r.CV == nil {
+		return fmt.Sprintf("%s (%s) fitted on %d pairs; %s chosen by tune (%s: %d-fold cross-validation, mean rank pct %.3f ± %.3f)",
+			r.Heads, name, r.TrainPairs, r.Linear, t.File, t.Folds, t.Mean.Mean, t.Mean.SD)
+	}
+	p := r.CV.Grid[r.CV.Chosen]
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s) fitted on %d pairs; %s chosen among %d by %d-fold cross-validation on the training split: mean rank pct %.3f ± %.3f (poster->intro %.3f, intro->poster %.3f)",
 		r.Heads, name, r.TrainPairs, p.Setting, len(r.CV.Grid), r.CV.Folds, p.Mean.Mean, p.Mean.SD, p.PosterToIntro.Mean, p.IntroToPoster.Mean)

@@ -117,6 +117,15 @@ type CVPoint struct {
 	Folds []float64 `json:"folds"`
 }
 
+// Tuned records that a run's settings came from `reelmatch tune`: the tune
+// file (relative to WORK) and the chosen setting's cross-validated score
+// there.
+type Tuned struct {
+	File  string `json:"file"`
+	Folds int    `json:"folds"`
+	Mean  Stat   `json:"mean"`
+}
+
 // CVReport is what a cross-validation of linear settings found; config.json
 // keeps it beside the chosen setting.
 type CVReport struct {
@@ -159,9 +168,13 @@ func SelectLinear(ctx context.Context, kind string, img, txt [][]float32, grid [
 		}
 		trI, trT := Pick(img, f.Train), Pick(txt, f.Train)
 		vaI, vaT := Pick(img, f.Val), Pick(txt, f.Val)
+		side, err := NewPosterSide(trI)
+		if err != nil {
+			return nil, err
+		}
 		// One decomposition per CCA shrinkage (or one per fold for ridge)
 		// serves every setting that shares it.
-		fits := map[float64]*linearFit{}
+		fits := map[float64]*LinearFit{}
 		for gi, c := range grid {
 			key := 0.0
 			if kind == KindCCA {
@@ -169,12 +182,12 @@ func SelectLinear(ctx context.Context, kind string, img, txt [][]float32, grid [
 			}
 			fit, ok := fits[key]
 			if !ok {
-				if fit, err = newLinearFit(kind, trI, trT, c.Shrink); err != nil {
+				if fit, err = side.Fit(kind, trT, c.Shrink); err != nil {
 					return nil, err
 				}
 				fits[key] = fit
 			}
-			m, err := fit.model(c)
+			m, err := fit.Model(c)
 			if err != nil {
 				return nil, err
 			}

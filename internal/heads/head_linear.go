@@ -84,49 +84,84 @@ func (c LinearConfig) Validate(kind string) error {
 //   - KindCCA: both towers project onto the first c.Dim canonical directions,
 //     each scaled by its canonical correlation.
 func FitLinear(kind string, img, txt [][]float32, c LinearConfig) (*Model, error) {
-	f, err := newLinearFit(kind, img, txt, c.Shrink)
+	if err := c.Validate(kind); err != nil {
+		return nil, err
+	}
+	p, err := NewPosterSide(img)
 	if err != nil {
 		return nil, err
 	}
-	return f.model(c)
+	f, err := p.Fit(kind, txt, c.Shrink)
+	if err != nil {
+		return nil, err
+	}
+	return f.Model(c)
 }
 
-// linearFit is the part of a linear head's fit that does not depend on the
-// setting being chosen among (the ridge λ, the CCA dimension), so a grid
-// reuses it: the standardised data and its decompositions.
-type linearFit struct {
+// PosterSide is the poster half of closed-form fits on one set of poster
+// features: the standardised rows and the decompositions that do not
+// depend on the intro features, so fits against several intro feature
+// sets (`reelmatch tune`'s text settings) or several settings share them.
+// Not safe for concurrent use.
+type PosterSide struct {
+	n      int
+	xs     *standardizer
+	x      *mat.Dense // standardised, [n, dx]
+	xtxEig *mat.EigenSym
+	wx     map[float64]*mat.Dense // CCA whitening by shrinkage
+}
+
+// NewPosterSide standardises poster features img [n][dx] for Fit.
+func NewPosterSide(img [][]float32) (*PosterSide, error) {
+	if len(img) < 2 {
+		return nil, fmt.Errorf("%w: a linear head needs at least 2 pairs, got %d", ErrNoPairs, len(img))
+	}
+	if err := checkPairs("training", img, img); err != nil {
+		return nil, err
+	}
+	p := &PosterSide{n: len(img), xs: newStandardizer(img), wx: map[float64]*mat.Dense{}}
+	p.x = p.xs.dense(img)
+	return p, nil
+}
+
+// LinearFit is a closed-form fit of one kind on one pair of feature sets,
+// ready to build the head for any setting that shares its decompositions
+// (every ridge λ; every CCA dimension at its shrinkage).
+type LinearFit struct {
 	kind       string
-	n          int
-	xs, ys     *standardizer
-	x, y       *mat.Dense // standardised, [n, dx] and [n, dy]
-	xtxEig     *mat.EigenSym
-	xty        *mat.Dense // Xᵀ Y
+	p          *PosterSide
+	ys         *standardizer
+	y          *mat.Dense // standardised intro rows, [n, dy]
+	xty        *mat.Dense // Xᵀ Y (ridge)
 	shrink     float64
 	ccaA, ccaB *mat.Dense // [dx, r] and [dy, r] canonical directions, strongest first
 	ccaCorr    []float64  // [r]
 }
 
-// newLinearFit standardises the pairs and prepares the decompositions of
-// kind; shrink is only read for KindCCA.
-func newLinearFit(kind string, img, txt [][]float32, shrink float64) (*linearFit, error) {
-	if err := checkPairs("training", img, txt); err != nil {
+// Fit prepares a head of kind on the poster side and matching intro rows
+// txt [n][dy]; shrink is read for KindCCA only.
+func (p *PosterSide) Fit(kind string, txt [][]float32, shrink float64) (*LinearFit, error) {
+	if len(txt) != p.n {
+		return nil, fmt.Errorf("training pairs: %d poster rows but %d intro rows", p.n, len(txt))
+	}
+	if err := checkPairs("training", txt, txt); err != nil {
 		return nil, err
 	}
-	if len(img) < 2 {
-		return nil, fmt.Errorf("%w: a linear head needs at least 2 pairs, got %d", ErrNoPairs, len(img))
-	}
-	f := &linearFit{kind: kind, n: len(img), xs: newStandardizer(img), ys: newStandardizer(txt), shrink: shrink}
-	f.x, f.y = f.xs.dense(img), f.ys.dense(txt)
+	f := &LinearFit{kind: kind, p: p, ys: newStandardizer(txt), shrink: shrink}
+	f.y = f.ys.dense(txt)
 	switch kind {
 	case KindLinear:
-		var xtx mat.SymDense
-		xtx.SymOuterK(1, f.x.T())
-		f.xtxEig = &mat.EigenSym{}
-		if !f.xtxEig.Factorize(&xtx, true) {
-			return nil, fmt.Errorf("ridge: eigendecomposition of XᵀX did not converge")
+		if p.xtxEig == nil {
+			var xtx mat.SymDense
+			xtx.SymOuterK(1, p.x.T())
+			eig := &mat.EigenSym{}
+			if !eig.Factorize(&xtx, true) {
+				return nil, fmt.Errorf("ridge: eigendecomposition of XᵀX did not converge")
+			}
+			p.xtxEig = eig
 		}
 		f.xty = &mat.Dense{}
-		f.xty.Mul(f.x.T(), f.y)
+		f.xty.Mul(p.x.T(), f.y)
 	case KindCCA:
 		if err := (LinearConfig{Shrink: shrink, Dim: 1}).Validate(kind); err != nil {
 			return nil, err
@@ -143,18 +178,23 @@ func newLinearFit(kind string, img, txt [][]float32, shrink float64) (*linearFit
 // fitCCA computes every canonical direction of the shrunk covariances:
 // with Wx = Cxx'^(-1/2), Wy = Cyy'^(-1/2) and Wx Cxy Wy = U S Vᵀ, the
 // directions are A = Wx U and B = Wy V with correlations S.
-func (f *linearFit) fitCCA() error {
-	wx, err := invSqrtCov(f.x, f.shrink)
-	if err != nil {
-		return fmt.Errorf("cca poster covariance: %w", err)
+func (f *LinearFit) fitCCA() error {
+	p := f.p
+	wx, ok := p.wx[f.shrink]
+	if !ok {
+		var err error
+		if wx, err = invSqrtCov(p.x, f.shrink); err != nil {
+			return fmt.Errorf("cca poster covariance: %w", err)
+		}
+		p.wx[f.shrink] = wx
 	}
 	wy, err := invSqrtCov(f.y, f.shrink)
 	if err != nil {
 		return fmt.Errorf("cca intro covariance: %w", err)
 	}
 	var cxy, t mat.Dense
-	cxy.Mul(f.x.T(), f.y)
-	cxy.Scale((1-f.shrink)/float64(f.n), &cxy)
+	cxy.Mul(p.x.T(), f.y)
+	cxy.Scale((1-f.shrink)/float64(p.n), &cxy)
 	t.Product(wx, &cxy, wy)
 	var svd mat.SVD
 	if !svd.Factorize(&t, mat.SVDThin) {
@@ -170,22 +210,27 @@ func (f *linearFit) fitCCA() error {
 	return nil
 }
 
-// model builds the head for one setting.
-func (f *linearFit) model(c LinearConfig) (*Model, error) {
+// Model builds the head for setting c, which must share the fit's
+// shrinkage for KindCCA.
+func (f *LinearFit) Model(c LinearConfig) (*Model, error) {
 	if err := c.Validate(f.kind); err != nil {
 		return nil, err
 	}
-	dx, dy := f.xs.dim(), f.ys.dim()
+	if f.kind == KindCCA && c.Shrink != f.shrink {
+		return nil, fmt.Errorf("%w: a cca fit at shrink %g cannot make a head at shrink %g", ErrBadConfig, f.shrink, c.Shrink)
+	}
+	p := f.p
+	dx, dy := p.xs.dim(), f.ys.dim()
 	var a, b *mat.Dense // [dx, out] and [dy, out], maps of standardised features
 	switch f.kind {
 	case KindLinear:
 		// W = V diag(1/(λ_i + λn)) Vᵀ XᵀY from XᵀX = V diag(λ_i) Vᵀ.
 		var v mat.Dense
-		f.xtxEig.VectorsTo(&v)
-		vals := f.xtxEig.Values(nil)
+		p.xtxEig.VectorsTo(&v)
+		vals := p.xtxEig.Values(nil)
 		var vtxy mat.Dense
 		vtxy.Mul(v.T(), f.xty)
-		pen := c.Lambda * float64(f.n)
+		pen := c.Lambda * float64(p.n)
 		for i := range dx {
 			s := 1 / (max(vals[i], 0) + pen)
 			for j := range dy {
@@ -213,7 +258,7 @@ func (f *linearFit) model(c LinearConfig) (*Model, error) {
 		}
 	}
 	_, out := a.Dims()
-	img, err := f.xs.linear(a)
+	img, err := p.xs.linear(a)
 	if err != nil {
 		return nil, fmt.Errorf("%s poster map: %w", f.kind, err)
 	}
@@ -228,7 +273,7 @@ func (f *linearFit) model(c LinearConfig) (*Model, error) {
 	m.Settings.Heads = f.kind
 	lc := c
 	m.Settings.Linear = &lc
-	m.Settings.TrainPairs = f.n
+	m.Settings.TrainPairs = p.n
 	return m, nil
 }
 

@@ -280,3 +280,32 @@ func TestLinearCheckpointLayout(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestTrainWindows checks that each model of one TrainWindows run is the
+// model Train gives with that averaging window, tensor for tensor.
+func TestTrainWindows(t *testing.T) {
+	img, txt := synthPairs(120, 12, 10, 4, 0.3, 5)
+	cfg := smallConfig()
+	windows := []int{1, 2, 4, 10}
+	models, err := TrainWindows(context.Background(), img, txt, cfg, windows, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(models) != len(windows) {
+		t.Fatalf("%d models for %d windows", len(models), len(windows))
+	}
+	for i, w := range windows {
+		c := cfg
+		c.AverageEpochs = w
+		want, _ := trainSmall(t, c, img, txt, nil)
+		if diff := cmp.Diff(want.w.tensors(), models[i].w.tensors()); diff != "" {
+			t.Errorf("window %d: weights differ from Train's (-Train +TrainWindows):\n%s", w, diff)
+		}
+		if models[i].Settings.Config.AverageEpochs != w {
+			t.Errorf("window %d: settings say %d", w, models[i].Settings.Config.AverageEpochs)
+		}
+	}
+	if _, err := TrainWindows(context.Background(), img, txt, cfg, []int{0}, TrainOptions{}); !errors.Is(err, ErrBadConfig) {
+		t.Errorf("window 0: err %v", err)
+	}
+}

@@ -74,8 +74,10 @@ type Settings struct {
 	Config Config `json:"config"`
 	// Linear is the chosen setting of a KindLinear or KindCCA head.
 	Linear *LinearConfig `json:"linear,omitempty"`
-	// CV is the cross-validation that chose it, when one ran.
+	// CV is the cross-validation that chose it, when train ran one.
 	CV *CVReport `json:"cv,omitempty"`
+	// Tuned says the settings came from a tune file.
+	Tuned *Tuned `json:"tuned,omitempty"`
 	// Encoder and Fingerprint identify the features the heads were trained
 	// on (encoder name and feature cache fingerprint): a run's name alone
 	// is enough to load it.

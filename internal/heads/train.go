@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/reelmatch/reelmatch/internal/metrics"
@@ -87,25 +88,56 @@ var ErrDiverged = errors.New("training diverged")
 // Input sizes come from the data. The returned Model's Settings hold cfg and
 // the epoch counts; callers add the encoder and fingerprint before Save.
 func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg Config, opts TrainOptions) (*Model, *History, error) {
+	m, h, _, err := train(ctx, imgTrain, txtTrain, val, cfg, opts, nil)
+	return m, h, err
+}
+
+// TrainWindows trains once on imgTrain, txtTrain without validation pairs
+// and returns one model per averaging window: models[i] is exactly the
+// model Train would return with cfg.AverageEpochs = windows[i] (the mean
+// of the last windows[i] epochs' weights, BatchNorm statistics recomputed
+// with cfg.PreciseBN, standardisation folded in). A window longer than the
+// run averages every epoch. The training trajectory does not depend on the
+// window, so `reelmatch tune` scores several windows for the price of one
+// run. Windows must be at least 1.
+func TrainWindows(ctx context.Context, imgTrain, txtTrain [][]float32, cfg Config, windows []int, opts TrainOptions) ([]*Model, error) {
+	if len(windows) == 0 {
+		return nil, fmt.Errorf("%w: no averaging windows", ErrBadConfig)
+	}
+	for _, w := range windows {
+		if w < 1 {
+			return nil, fmt.Errorf("%w: averaging window %d must be at least 1", ErrBadConfig, w)
+		}
+	}
+	cfg.AverageEpochs = slices.Max(windows)
+	if cfg.AverageEpochs == 1 {
+		cfg.AverageEpochs = 2 // keep the averaging path; a window of one is the last epoch
+	}
+	_, _, models, err := train(ctx, imgTrain, txtTrain, nil, cfg, opts, windows)
+	return models, err
+}
+
+// train is Train, plus one model per window in windows (see TrainWindows).
+func train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg Config, opts TrainOptions, windows []int) (*Model, *History, []*Model, error) {
 	if err := checkPairs("training", imgTrain, txtTrain); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cfg.ImageDim, cfg.TextDim = len(imgTrain[0]), len(txtTrain[0])
 	if len(imgTrain) < 2 {
-		return nil, nil, fmt.Errorf("%w: one pair cannot train a contrastive loss, need at least 2", ErrNoPairs)
+		return nil, nil, nil, fmt.Errorf("%w: one pair cannot train a contrastive loss, need at least 2", ErrNoPairs)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if val != nil && len(val.Img) == 0 && len(val.Txt) == 0 {
 		val = nil
 	}
 	if val != nil {
 		if err := checkPairs("validation", val.Img, val.Txt); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if len(val.Img[0]) != cfg.ImageDim || len(val.Txt[0]) != cfg.TextDim {
-			return nil, nil, fmt.Errorf("validation features are %d/%d-d, training features %d/%d-d",
+			return nil, nil, nil, fmt.Errorf("validation features are %d/%d-d, training features %d/%d-d",
 				len(val.Img[0]), len(val.Txt[0]), cfg.ImageDim, cfg.TextDim)
 		}
 	}
@@ -121,7 +153,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 
 	tr, err := newTrainer(cfg, newWeights(cfg, cfg.Seed))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer tr.close()
 
@@ -143,18 +175,18 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 	bestScore, sinceBest := math.Inf(-1), 0
 	for epoch := range cfg.Epochs {
 		if err := ctx.Err(); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		start := time.Now()
 		lr := cfg.lrAt(epoch)
 		if err := tr.setLR(lr); err != nil {
-			return nil, nil, fmt.Errorf("set learning rate: %w", err)
+			return nil, nil, nil, fmt.Errorf("set learning rate: %w", err)
 		}
 		shuffle.Shuffle(n, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		var lossSum float64
 		for s := range steps {
 			if err := ctx.Err(); err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			for k, idx := range perm[s*batch : (s+1)*batch] {
 				copy(imgBuf[k*cfg.ImageDim:], imgTrain[idx])
@@ -162,7 +194,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 			}
 			loss, err := tr.trainStep(imgBuf, txtBuf, batch)
 			if err != nil {
-				return nil, nil, fmt.Errorf("epoch %d: %w", epoch+1, err)
+				return nil, nil, nil, fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 			lossSum += float64(loss)
 			if opts.OnBatch != nil {
@@ -171,7 +203,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		}
 		w, err := tr.weights()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if averaging {
 			if len(recent) == cfg.AverageEpochs {
@@ -188,7 +220,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		}
 		if val != nil {
 			if st.Val, err = validate(cfg, w, val); err != nil {
-				return nil, nil, fmt.Errorf("epoch %d: validate: %w", epoch+1, err)
+				return nil, nil, nil, fmt.Errorf("epoch %d: validate: %w", epoch+1, err)
 			}
 		}
 		st.Seconds = time.Since(start).Seconds()
@@ -221,7 +253,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		if val != nil {
 			var err error
 			if kept, err = validate(cfg, best, val); err != nil {
-				return nil, nil, fmt.Errorf("validate the averaged weights: %w", err)
+				return nil, nil, nil, fmt.Errorf("validate the averaged weights: %w", err)
 			}
 		}
 	} else if val != nil {
@@ -229,12 +261,34 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 	}
 	hist.Kept = kept
 
+	// The windows' models, built like best above before folding.
+	var extra []*Model
+	for _, w := range windows {
+		ws := recent[max(0, len(recent)-w):]
+		avg := averageWeights(ws)
+		if cfg.PreciseBN {
+			avg.preciseBN(imgTrain, txtTrain)
+		}
+		if cfg.Standardize {
+			imgStd.fold(&avg.Img.Linears[0])
+			txtStd.fold(&avg.Txt.Linears[0])
+		}
+		wc := cfg
+		wc.AverageEpochs = w
+		em := newModel(wc, avg)
+		em.Settings.TrainPairs = n
+		em.Settings.EpochsRun = len(hist.Epochs)
+		em.Settings.BestEpoch = len(hist.Epochs)
+		em.Settings.AverageFrom = len(hist.Epochs) - len(ws) + 1
+		extra = append(extra, em)
+	}
+
 	if cfg.Standardize {
 		imgStd.fold(&best.Img.Linears[0])
 		txtStd.fold(&best.Txt.Linears[0])
 	}
 	if err := best.check(); err != nil {
-		return nil, nil, fmt.Errorf("%w: the kept weights are not finite (%w): lower the learning rate or check the features", ErrDiverged, err)
+		return nil, nil, nil, fmt.Errorf("%w: the kept weights are not finite (%w): lower the learning rate or check the features", ErrDiverged, err)
 	}
 	m := newModel(cfg, best)
 	m.Settings.TrainPairs = n
@@ -245,7 +299,7 @@ func Train(ctx context.Context, imgTrain, txtTrain [][]float32, val *Pairs, cfg 
 		m.Settings.ValPairs = len(val.Img)
 		m.Settings.Validation = kept
 	}
-	return m, hist, nil
+	return m, hist, extra, nil
 }
 
 // standardizer shifts and scales each feature to zero mean and unit

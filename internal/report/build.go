@@ -209,10 +209,16 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 	}
 	st := space.Heads.Settings
 	settings := map[string]string{"encoder": space.Encoder, "heads": st.Heads}
+	if t := st.Tuned; t != nil {
+		settings["tuned"] = fmt.Sprintf("settings chosen by reelmatch tune (WORK/%s): %d-fold cross-validation on the training split, mean rank pct %.3f ± %.3f over folds",
+			t.File, t.Folds, t.Mean.Mean, t.Mean.SD)
+	}
 	if l, cv := st.Linear, st.CV; l != nil && cv != nil && cv.Chosen < len(cv.Grid) {
 		p := cv.Grid[cv.Chosen]
 		settings["heads config"] = fmt.Sprintf("%s, chosen among %d by %d-fold cross-validation on the %d training pairs (mean rank pct %.3f ± %.3f over folds)",
 			l, len(cv.Grid), cv.Folds, cv.Pairs, p.Mean.Mean, p.Mean.SD)
+	} else if l != nil {
+		settings["heads config"] = l.String()
 	} else if !space.Heads.IsIdentity() {
 		cfg, _ := json.Marshal(st.Config)
 		settings["heads config"] = string(cfg)
