@@ -14,13 +14,17 @@
 //
 // The text tower is latent semantic analysis: TF-IDF over unigrams and
 // bigrams with sublinear term frequency, fitted on the training split only
-// (encoder.Fitter), reduced to 128 dimensions by a randomized truncated SVD.
+// (encoder.Fitter), reduced by a randomized truncated SVD of rank 256 of
+// which the first Config.TextDim components are kept (DefaultTextDim).
 // The fitted vocabulary, IDF weights and SVD components are the encoder
 // state that embed saves beside the feature cache; the fingerprint covers
 // the feature recipe versions, the text-input setting and a hash of that
 // state.
 //
-// Every setting was chosen by measurement with the feature probe
-// (internal/probe), which scores a linear map from poster to intro features
-// on the held-out split; docs/builtin-features.md has the ablation.
+// The text settings (which intro, how many components) are chosen by
+// `reelmatch tune`, by cross-validation inside the training split. The
+// image blocks were designed with the feature probe (internal/probe); its
+// ablation, now cross-validated on the training split, is in
+// docs/builtin-features.md with the split that chose and the split that
+// scored each table.
 package builtin

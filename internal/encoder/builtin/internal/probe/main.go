@@ -1,19 +1,16 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
-	"math"
 	"os"
-	"strconv"
 	"strings"
-
-	"gonum.org/v1/gonum/mat"
 
 	"github.com/reelmatch/reelmatch/internal/dataset"
 	"github.com/reelmatch/reelmatch/internal/embcache"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
-	"github.com/reelmatch/reelmatch/internal/metrics"
+	"github.com/reelmatch/reelmatch/internal/heads"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -29,9 +26,9 @@ type options struct {
 	work    string
 	encoder string
 	ablate  bool
-	lambdas string
-	ccaReg  string
-	ccaK    string
+	test    bool
+	folds   int
+	seed    int64
 	only    string
 	drop    string
 	text    int
@@ -42,9 +39,9 @@ func run() error {
 	flag.StringVar(&o.work, "work", "work", "WORK folder with manifest.json and the feature cache")
 	flag.StringVar(&o.encoder, "encoder", builtin.Name, "encoder whose cache to read")
 	flag.BoolVar(&o.ablate, "ablate", false, "also score each image block alone and the rest without it")
-	flag.StringVar(&o.lambdas, "lambda", "3,10,30", "ridge penalties λ, relative to the number of training pairs")
-	flag.StringVar(&o.ccaReg, "cca-reg", "0.5,0.7,0.9", "CCA shrinkage of both covariances towards the identity, in [0,1)")
-	flag.StringVar(&o.ccaK, "cca-k", "16,32,64", "CCA components kept")
+	flag.BoolVar(&o.test, "test", false, "also score the settings cross-validation chose on the held-out split")
+	flag.IntVar(&o.folds, "folds", heads.DefaultFolds, "cross-validation folds over the training split")
+	flag.Int64Var(&o.seed, "seed", 1, "seed of the folds")
 	flag.StringVar(&o.only, "only", "", "comma-separated image blocks to keep (default all)")
 	flag.StringVar(&o.drop, "drop", "", "comma-separated image blocks to leave out")
 	flag.IntVar(&o.text, "text-dims", 0, "keep only the first N text dimensions (LSA components come largest first; 0 keeps all)")
@@ -74,7 +71,8 @@ func run() error {
 	if o.encoder != builtin.Name || sumLen(blocks) != len(trI[0]) {
 		blocks = []builtin.Block{{Name: "all", Len: len(trI[0])}}
 	}
-	fmt.Printf("train %d, test %d, image dim %d, text dim %d\n", len(trI), len(teI), len(trI[0]), len(trT[0]))
+	fmt.Printf("train %d, test %d, image dim %d, text dim %d; %d-fold cross-validation on the training split (seed %d)\n",
+		len(trI), len(teI), len(trI[0]), len(trT[0]), o.folds, o.seed)
 	sel := func(keep func(string) bool) []int {
 		var cols []int
 		off := 0
@@ -95,12 +93,19 @@ func run() error {
 		return !inList(o.drop, n)
 	})
 	p := probe{o: o, trT: trT, teT: teT}
-	p.report("all", pick(trI, base), pick(teI, base))
+	if err := p.report("all", pick(trI, base), pick(teI, base)); err != nil {
+		return err
+	}
 	if o.ablate {
 		for _, b := range blocks {
 			name := b.Name
-			p.report("only "+name, pick(trI, sel(func(n string) bool { return n == name })), pick(teI, sel(func(n string) bool { return n == name })))
-			p.report("drop "+name, pick(trI, sel(func(n string) bool { return n != name })), pick(teI, sel(func(n string) bool { return n != name })))
+			alone, rest := sel(func(n string) bool { return n == name }), sel(func(n string) bool { return n != name })
+			if err := p.report("only "+name, pick(trI, alone), pick(teI, alone)); err != nil {
+				return err
+			}
+			if err := p.report("drop "+name, pick(trI, rest), pick(teI, rest)); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -111,178 +116,35 @@ type probe struct {
 	trT, teT [][]float32
 }
 
-// report prints the best ridge and the best CCA setting for one image
-// feature selection (best by the mean of both directions' MRP).
-func (p probe) report(name string, trI, teI [][]float32) {
+// report prints, for one image feature selection, the ridge and the CCA
+// setting that cross-validation on the training split chose, with their
+// mean ± sd over folds, and with --test their held-out scores.
+func (p probe) report(name string, trI, teI [][]float32) error {
 	if len(trI[0]) == 0 {
-		return
+		return nil
 	}
-	x, xt := standardize(trI, teI)
-	y, yt := standardize(p.trT, p.teT)
-	var best, bestCCA result
-	for _, l := range floats(p.o.lambdas) {
-		r := ridge(x, y, xt, yt, l)
-		r.setting = fmt.Sprintf("ridge λ=%g", l)
-		if r.score() > best.score() {
-			best = r
+	line := fmt.Sprintf("%-16s dim %4d", name, len(trI[0]))
+	for _, kind := range []string{heads.KindLinear, heads.KindCCA} {
+		rep, err := heads.SelectLinear(context.Background(), kind, trI, p.trT, heads.DefaultLinearGrid(kind), p.o.folds, p.o.seed)
+		if err != nil {
+			return fmt.Errorf("%s, %s: %w", name, kind, err)
 		}
-	}
-	for _, reg := range floats(p.o.ccaReg) {
-		for _, k := range floats(p.o.ccaK) {
-			r := cca(x, y, xt, yt, reg, int(k))
-			r.setting = fmt.Sprintf("cca reg=%g k=%d", reg, int(k))
-			if r.score() > bestCCA.score() {
-				bestCCA = r
+		c := rep.Grid[rep.Chosen]
+		line += fmt.Sprintf(" | %-6s %-17s CV %.4f ± %.4f (p2i %.4f i2p %.4f)", kind, c.Setting, c.Mean.Mean, c.Mean.SD, c.PosterToIntro.Mean, c.IntroToPoster.Mean)
+		if p.o.test {
+			m, err := heads.FitLinear(kind, trI, p.trT, c.Setting)
+			if err != nil {
+				return err
 			}
-		}
-	}
-	fmt.Printf("%-22s dim %4d | %-16s MRP p2i %.4f i2p %.4f R@10 %.4f %.4f | %-18s MRP p2i %.4f i2p %.4f R@10 %.4f %.4f\n",
-		name, len(trI[0]), best.setting, best.p2i, best.i2p, best.r10p, best.r10i,
-		bestCCA.setting, bestCCA.p2i, bestCCA.i2p, bestCCA.r10p, bestCCA.r10i)
-}
-
-type result struct {
-	setting              string
-	p2i, i2p, r10p, r10i float64
-}
-
-func (r result) score() float64 { return (r.p2i + r.i2p) / 2 }
-
-func evaluate(a, b *mat.Dense) result {
-	rep := metrics.Evaluate(metrics.Distance(rows(a), rows(b)))
-	return result{p2i: rep.PosterToIntro.MeanRankPercentile, i2p: rep.IntroToPoster.MeanRankPercentile,
-		r10p: rep.PosterToIntro.R10, r10i: rep.IntroToPoster.R10}
-}
-
-// ridge fits W = (XᵀX + λnI)⁻¹XᵀY on the training rows and compares XₜW
-// with Yₜ.
-func ridge(x, y, xt, yt *mat.Dense, lambda float64) result {
-	n, d := x.Dims()
-	var xtx mat.Dense
-	xtx.Mul(x.T(), x)
-	for i := range d {
-		xtx.Set(i, i, xtx.At(i, i)+lambda*float64(n))
-	}
-	var xty, w, pred mat.Dense
-	xty.Mul(x.T(), y)
-	if err := w.Solve(&xtx, &xty); err != nil {
-		return result{}
-	}
-	pred.Mul(xt, &w)
-	return evaluate(&pred, yt)
-}
-
-// cca is canonical correlation analysis with both covariances shrunk
-// towards the identity by reg, keeping k components weighted by their
-// canonical correlations.
-func cca(x, y, xt, yt *mat.Dense, reg float64, k int) result {
-	wx := invSqrtCov(x, reg)
-	wy := invSqrtCov(y, reg)
-	n, _ := x.Dims()
-	var cxy, t mat.Dense
-	cxy.Mul(x.T(), y)
-	cxy.Scale(1/float64(n), &cxy)
-	t.Product(wx, &cxy, wy)
-	var svd mat.SVD
-	if !svd.Factorize(&t, mat.SVDThin) {
-		return result{}
-	}
-	var u, v mat.Dense
-	svd.UTo(&u)
-	svd.VTo(&v)
-	s := svd.Values(nil)
-	k = min(k, len(s))
-	var a, b, pa, pb mat.Dense
-	a.Mul(wx, u.Slice(0, u.RawMatrix().Rows, 0, k))
-	b.Mul(wy, v.Slice(0, v.RawMatrix().Rows, 0, k))
-	pa.Mul(xt, &a)
-	pb.Mul(yt, &b)
-	for j := range k {
-		for i := range pa.RawMatrix().Rows {
-			pa.Set(i, j, pa.At(i, j)*s[j])
-			pb.Set(i, j, pb.At(i, j)*s[j])
-		}
-	}
-	return evaluate(&pa, &pb)
-}
-
-func invSqrtCov(x *mat.Dense, reg float64) *mat.Dense {
-	n, d := x.Dims()
-	var c mat.SymDense
-	c.SymOuterK(1/float64(n), x.T())
-	for i := range d {
-		for j := i; j < d; j++ {
-			v := (1 - reg) * c.At(i, j)
-			if i == j {
-				v += reg
+			s, err := heads.ScorePairs(m, teI, p.teT)
+			if err != nil {
+				return err
 			}
-			c.SetSym(i, j, v)
+			line += fmt.Sprintf(" test %.4f / %.4f", s.PosterToIntro, s.IntroToPoster)
 		}
 	}
-	var eig mat.EigenSym
-	eig.Factorize(&c, true)
-	vals := eig.Values(nil)
-	var vec mat.Dense
-	eig.VectorsTo(&vec)
-	scaled := mat.DenseCopyOf(&vec)
-	for k := range d {
-		inv := 1 / math.Sqrt(max(vals[k], 1e-9))
-		for i := range d {
-			scaled.Set(i, k, scaled.At(i, k)*inv)
-		}
-	}
-	out := mat.NewDense(d, d, nil)
-	out.Mul(scaled, vec.T())
-	return out
-}
-
-// standardize scales columns to zero mean and unit variance on the
-// training rows and applies the same to the test rows.
-func standardize(tr, te [][]float32) (*mat.Dense, *mat.Dense) {
-	d := len(tr[0])
-	mean, sd := make([]float64, d), make([]float64, d)
-	for _, r := range tr {
-		for j, v := range r {
-			mean[j] += float64(v)
-		}
-	}
-	for j := range mean {
-		mean[j] /= float64(len(tr))
-	}
-	for _, r := range tr {
-		for j, v := range r {
-			dv := float64(v) - mean[j]
-			sd[j] += dv * dv
-		}
-	}
-	for j := range sd {
-		sd[j] = math.Sqrt(sd[j] / float64(len(tr)))
-		if sd[j] < 1e-9 {
-			sd[j] = 1
-		}
-	}
-	conv := func(rs [][]float32) *mat.Dense {
-		m := mat.NewDense(len(rs), d, nil)
-		for i, r := range rs {
-			for j, v := range r {
-				m.Set(i, j, (float64(v)-mean[j])/sd[j])
-			}
-		}
-		return m
-	}
-	return conv(tr), conv(te)
-}
-
-func rows(m *mat.Dense) [][]float32 {
-	r, c := m.Dims()
-	out := make([][]float32, r)
-	for i := range out {
-		out[i] = make([]float32, c)
-		for j := range c {
-			out[i][j] = float32(m.At(i, j))
-		}
-	}
-	return out
+	fmt.Println(line)
+	return nil
 }
 
 func pick(rs [][]float32, cols []int) [][]float32 {
@@ -319,17 +181,4 @@ func inList(list, name string) bool {
 		}
 	}
 	return false
-}
-
-func floats(s string) []float64 {
-	var out []float64
-	for _, f := range strings.Split(s, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "probe: ignoring %q: %v\n", f, err)
-			continue
-		}
-		out = append(out, v)
-	}
-	return out
 }
