@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/csv"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,44 +22,21 @@ func leakyDataset(t *testing.T) (data, testID, trainID string) {
 	if err := synth.Write(data, pipelineMovies, 3); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(filepath.Join(data, "train.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	train := map[string]bool{}
-	for _, id := range strings.Fields(string(raw)) {
-		train[id] = true
-	}
-	path := filepath.Join(data, "info.csv")
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var src, dst int
-	for i, r := range rows[1:] {
-		switch {
-		case train[r[0]] && src == 0:
-			src = i + 1
-		case !train[r[0]] && dst == 0:
-			dst = i + 1
+	editCatalogue(t, data, func(rows [][]string, train map[string]bool) {
+		var src, dst int
+		for i, r := range rows[1:] {
+			switch {
+			case train[r[0]] && src == 0:
+				src = i + 1
+			case !train[r[0]] && dst == 0:
+				dst = i + 1
+			}
 		}
-	}
-	// Punctuation and case change nothing after cleaning.
-	rows[dst][2] = strings.ToUpper(rows[src][2]) + "!"
-	var out strings.Builder
-	w := csv.NewWriter(&out)
-	if err := w.WriteAll(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return data, rows[dst][0], rows[src][0]
+		// Punctuation and case change nothing after cleaning.
+		rows[dst][2] = strings.ToUpper(rows[src][2]) + "!"
+		testID, trainID = rows[dst][0], rows[src][0]
+	})
+	return data, testID, trainID
 }
 
 // TestLeakCheckCLI: prepare warns about the copied intro (ids on stderr,

@@ -132,40 +132,45 @@ func heldOutPipeline(t *testing.T, data, work string) (map[string][]byte, string
 // train.txt and returns their ids.
 func perturbTestSplit(t *testing.T, data string) []string {
 	t.Helper()
-	train := map[string]bool{}
-	for _, l := range strings.Fields(string(reeltest.ReadFile(t, filepath.Join(data, "train.txt")))) {
-		train[l] = true
-	}
-	f, err := os.Open(filepath.Join(data, "info.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var ids []string
-	for i, r := range rows[1:] {
-		id := r[0]
-		if train[id] {
-			continue
+	editCatalogue(t, data, func(rows [][]string, train map[string]bool) {
+		for i, r := range rows[1:] {
+			id := r[0]
+			if train[id] {
+				continue
+			}
+			ids = append(ids, id)
+			// New words, and words of every genre, in a new order.
+			r[2] = fmt.Sprintf("Zanzibar quokka %d saxophone; a cowboy ghost kisses the robot detective at the ranch castle.", i)
+			img := image.NewRGBA(image.Rect(0, 0, 60, 90))
+			for p := range img.Pix {
+				img.Pix[p] = uint8(p*31 + i*17)
+			}
+			img.Set(0, 0, color.White)
+			reeltest.WriteFile(t, filepath.Join(data, "poster", id+".jpg"), reeltest.JPEG(t, img, 90))
 		}
-		ids = append(ids, id)
-		// New words, and words of every genre, in a new order.
-		r[2] = fmt.Sprintf("Zanzibar quokka %d saxophone; a cowboy ghost kisses the robot detective at the ranch castle.", i)
-		img := image.NewRGBA(image.Rect(0, 0, 60, 90))
-		for p := range img.Pix {
-			img.Pix[p] = uint8(p*31 + i*17)
-		}
-		img.Set(0, 0, color.White)
-		reeltest.WriteFile(t, filepath.Join(data, "poster", id+".jpg"), reeltest.JPEG(t, img, 90))
+	})
+	return ids
+}
+
+// editCatalogue reads DATA/info.csv (rows[0] is the header) and the ids of
+// DATA/train.txt, lets edit change the rows, and writes info.csv back.
+func editCatalogue(t *testing.T, data string, edit func(rows [][]string, train map[string]bool)) {
+	t.Helper()
+	train := map[string]bool{}
+	for _, id := range strings.Fields(string(reeltest.ReadFile(t, filepath.Join(data, "train.txt")))) {
+		train[id] = true
 	}
+	path := filepath.Join(data, "info.csv")
+	rows, err := csv.NewReader(bytes.NewReader(reeltest.ReadFile(t, path))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(rows, train)
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	if err := w.WriteAll(rows); err != nil {
 		t.Fatal(err)
 	}
-	reeltest.WriteFile(t, filepath.Join(data, "info.csv"), buf.Bytes())
-	return ids
+	reeltest.WriteFile(t, path, buf.Bytes())
 }

@@ -42,17 +42,7 @@ func TestFitLinearRetrieves(t *testing.T) {
 			if s.PosterToIntro < 0.9 || s.IntroToPoster < 0.9 {
 				t.Errorf("held-out mean rank percentile %.3f / %.3f, want > 0.9", s.PosterToIntro, s.IntroToPoster)
 			}
-			dir := t.TempDir()
-			if err := m.Save(dir); err != nil {
-				t.Fatal(err)
-			}
-			back, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(m.Settings, back.Settings); diff != "" {
-				t.Errorf("settings after Load (-saved +loaded):\n%s", diff)
-			}
+			back := saveAndLoad(t, m)
 			a1, b1, _ := m.Project(img[300:], txt[300:])
 			a2, b2, err := back.Project(img[300:], txt[300:])
 			if err != nil {
@@ -137,6 +127,24 @@ func TestRidgeMatchesNormalEquations(t *testing.T) {
 			}
 		}
 	}
+}
+
+// saveAndLoad saves m in a fresh folder, loads it back and checks that
+// the settings survived.
+func saveAndLoad(t *testing.T, m *Model) *Model {
+	t.Helper()
+	dir := t.TempDir()
+	if err := m.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m.Settings, back.Settings); diff != "" {
+		t.Errorf("settings after Load (-saved +loaded):\n%s", diff)
+	}
+	return back
 }
 
 func TestKFold(t *testing.T) {

@@ -87,17 +87,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 			tc.cfg(&cfg)
 			m, _ := trainSmall(t, cfg, img, txt, nil)
 			m.Settings.Encoder, m.Settings.Fingerprint = "fake", "f00d"
-			dir := t.TempDir()
-			if err := m.Save(dir); err != nil {
-				t.Fatal(err)
-			}
-			got, err := Load(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(m.Settings, got.Settings); diff != "" {
-				t.Errorf("settings (-saved +loaded):\n%s", diff)
-			}
+			got := saveAndLoad(t, m)
 			a1, b1, err := m.Project(img, txt)
 			if err != nil {
 				t.Fatal(err)
