@@ -176,6 +176,9 @@ func SelectLinear(ctx context.Context, kind string, img, txt [][]float32, grid [
 		// serves every setting that shares it.
 		fits := map[float64]*LinearFit{}
 		for gi, c := range grid {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			key := 0.0
 			if kind == KindCCA {
 				key = c.Shrink

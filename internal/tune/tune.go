@@ -403,6 +403,9 @@ func Run(ctx context.Context, d Data, o Options) (*Result, error) {
 				for _, kind := range linearKinds {
 					fits := map[float64]*heads.LinearFit{}
 					for _, c := range o.linearGrid(kind) {
+						if err := gctx.Err(); err != nil {
+							return err
+						}
 						fit, ok := fits[c.Shrink]
 						if !ok {
 							if fit, err = side.Fit(kind, trT, c.Shrink); err != nil {
