@@ -117,11 +117,12 @@ func badValues(v rangedValue) map[string]string {
 		out["1e300"] = v.elem.String()
 		out[strings.Repeat("0.5,", v.count.Max)+"0.5"] = v.count.String()
 	case *intsValue:
-		out["1,nan"] = "whole number"
+		ok := strconv.Itoa(v.elem.Min) // a valid value, so the list's other faults are what is refused
+		out[ok+",nan"] = "whole number"
 		out[strconv.Itoa(v.elem.Min-1)] = v.elem.String()
 		out[strconv.Itoa(v.elem.Max+1)] = v.elem.String()
 		out["100000000"] = v.elem.String()
-		out[strings.Repeat("1,", v.count.Max)+"1"] = v.count.String()
+		out[strings.Repeat(ok+",", v.count.Max)+ok] = v.count.String()
 	}
 	return out
 }
