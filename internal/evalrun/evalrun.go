@@ -464,7 +464,7 @@ func SaveDistance(path, encoder, split string, ids []reel.MovieID, D [][]float32
 	}
 	meta := map[string]string{metaIDs: string(idJSON), metaEncoder: encoder, metaSplit: split, metaLayout: layoutNote}
 	t := map[string]safetensors.Tensor{tensorDistance: {Shape: []int{n, n}, F32: flat}}
-	if err := safetensors.WriteFile(path, t, meta); err != nil {
+	if err := safetensors.WriteFile(path, t, safetensors.Seal(t, meta)); err != nil {
 		return fmt.Errorf("save distance matrix: %w", err)
 	}
 	return nil
@@ -478,6 +478,14 @@ func LoadDistance(path string) (ids []reel.MovieID, D [][]float32, err error) {
 			return nil, nil, fmt.Errorf("distance matrix %q not found: run `reelmatch eval` first", path)
 		}
 		return nil, nil, fmt.Errorf("load distance matrix: %w", err)
+	}
+	// The checksum catches flipped bytes and swapped rows; a NaN would
+	// rank arbitrarily.
+	if err := f.Verify(); err != nil {
+		return nil, nil, fmt.Errorf("distance matrix %q is damaged (%w): run `reelmatch eval` again", path, err)
+	}
+	if err := f.CheckFinite(); err != nil {
+		return nil, nil, fmt.Errorf("distance matrix %q is damaged (%w): run `reelmatch eval` again", path, err)
 	}
 	if err := json.Unmarshal([]byte(f.Metadata[metaIDs]), &ids); err != nil {
 		return nil, nil, fmt.Errorf("load distance matrix %q: metadata %q: %w", path, metaIDs, err)
@@ -511,5 +519,28 @@ func ReadResult(work workdir.Dir, run, split string) (*Result, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("read eval result %q: %w", path, err)
 	}
+	if err := r.check(); err != nil {
+		return nil, fmt.Errorf("eval result %q is damaged (%w): run `reelmatch eval --work %s --run %s --split %s` again", path, err, work, run, split)
+	}
 	return &r, nil
+}
+
+// check refuses scores no evaluation produces: a rate or percentile
+// outside [0, 1], a rank below 1, anything not finite.
+func (r *Result) check() error {
+	if r.N < 1 {
+		return fmt.Errorf("n is %d", r.N)
+	}
+	for dir, sc := range map[string]metrics.Scores{"poster_to_intro": r.PosterToIntro, "intro_to_poster": r.IntroToPoster} {
+		for name, v := range map[string]float64{"r1": sc.R1, "r5": sc.R5, "r10": sc.R10, "mrr": sc.MRR,
+			"top1_acc": sc.Top1Acc, "mean_rank_percentile": sc.MeanRankPercentile} {
+			if !(v >= 0 && v <= 1) {
+				return fmt.Errorf("%s.%s is %v, outside [0, 1]", dir, name, v)
+			}
+		}
+		if !(sc.MeanRank >= 1 && sc.MeanRank <= float64(r.N)) || sc.MedianRank < 1 || sc.MedianRank > r.N {
+			return fmt.Errorf("%s ranks (median %d, mean %v) are outside [1, %d]", dir, sc.MedianRank, sc.MeanRank, r.N)
+		}
+	}
+	return nil
 }
