@@ -45,7 +45,7 @@ that learn from data (builtin's TF-IDF and SVD) are fitted on the training
 split only, and the fitted state is saved in WORK/features/<encoder>.state.
 
 The builtin encoder's --text-input and --text-dim default to what
-` + "`reelmatch tune`" + ` chose (WORK/tune/builtin.json, when it still describes
+reelmatch tune chose (WORK/tune/builtin.json, when it still describes
 the training split; a notice says so), else to clean intros and the
 default LSA size; --no-tune ignores the tune file.
 
@@ -89,7 +89,7 @@ REELMATCH_BACKEND give defaults for --work, --encoder, --models, --backend.` + e
 	f.BoolVar(&opts.FitOnly, "fit-only", false, "only fit (or check) the encoder state on the training split, embed nothing")
 	opts.prepOptions.AddFlags(f)
 	opts.encoderOptions.AddFlags(f)
-	f.BoolVar(&opts.NoTune, "no-tune", false, "ignore the text settings `reelmatch tune` chose (WORK/tune/<encoder>.json)")
+	f.BoolVar(&opts.NoTune, "no-tune", false, "ignore the text settings reelmatch tune chose (WORK/tune/<encoder>.json)")
 	return cmd
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/progress"
 	"github.com/reelmatch/reelmatch/internal/scoreboard"
+	"github.com/reelmatch/reelmatch/internal/tune"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -90,7 +91,7 @@ alignment.
 
 Training flags are train's (--epochs, --batch, --lr, --seed, --heads ...);
 embed's batch size is --embed-batch here. When WORK/tune/<encoder>.json
-exists (` + "`reelmatch tune`" + `) and still describes the training split, run
+exists (reelmatch tune) and still describes the training split, run
 embeds with its text settings and trains its heads, unless flags say
 otherwise, and says so; --no-tune ignores it.
 
@@ -259,6 +260,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 
 	// embed, with the text settings tune chose unless told otherwise
 	tunedNote := ""
+	var tuned *tune.Result
 	if !opts.Train.NoTune {
 		r, path, err := loadTuned(work, man, opts.Encoder, "", g)
 		if err != nil {
@@ -266,6 +268,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 		}
 		if r != nil {
 			tunedNote = applyTunedFeatures(&opts.encoderOptions, r, path)
+			tuned = r
 		}
 	}
 	enc, err := encoder.New(opts.Encoder, opts.config())
@@ -291,6 +294,13 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 	res.Protocol = opts.Protocol
 	eo := evalrun.Options{Bootstrap: metrics.BootstrapOptions{Resamples: opts.Resamples}, ExcludeLeaks: opts.ExcludeLeaks}
 	var board []scoreboard.Run
+	if tuned != nil {
+		// The main run's kind decides the plan (its control, the other
+		// kinds as baselines); each run's train applies the file again.
+		if _, err := applyTunedHeads(&opts.Train, tuned); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range planRuns(opts, enc.Name()) {
 		tr, err := trainHeads(ctx, p.Train, g)
 		if err != nil {

@@ -45,8 +45,9 @@ func TestPlanRuns(t *testing.T) {
 			{"clip-vit-b32.cca", scoreboard.RoleBaseline}, {"clip-vit-b32.none", scoreboard.RoleZeroShot}}},
 		{"named main run", "builtin", func(o *RunOptions) { o.Train.Run = "exp"; o.Baselines = false }, []planned{
 			{"exp", scoreboard.RoleModel}, {"exp.shuffled", scoreboard.RoleControl}}},
-		{"main run is a baseline kind", "builtin", func(o *RunOptions) { o.Train.Heads = heads.KindLinear }, []planned{
-			{"builtin", scoreboard.RoleBaseline}, {"builtin.cca", scoreboard.RoleBaseline}}},
+		{"main run of a closed-form kind", "builtin", func(o *RunOptions) { o.Train.Heads = heads.KindLinear }, []planned{
+			{"builtin", scoreboard.RoleModel}, {"builtin.shuffled", scoreboard.RoleControl},
+			{"builtin.mlp", scoreboard.RoleBaseline}, {"builtin.cca", scoreboard.RoleBaseline}}},
 		{"main run is a control", "builtin", func(o *RunOptions) { o.Train.ShufflePairs = true; o.Baselines = false }, []planned{
 			{"builtin", scoreboard.RoleControl}}},
 		{"seed protocol", "builtin", func(o *RunOptions) { o.Protocol = protocolSeed }, []planned{
@@ -129,7 +130,7 @@ func TestRunSeedsControlBaselines(t *testing.T) {
 	if err := synth.Write(data, pipelineMovies, 3); err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"run", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", "1", "--seeds", "1,2", "-q", "--json"}, fastLinear...)
+	args := append([]string{"run", "--data", data, "--work", work, "--encoder", "builtin", "--heads", "mlp", "--epochs", "1", "--seeds", "1,2", "-q", "--json"}, fastLinear...)
 	stdout, stderr, code := runCLI(t, args...)
 	if code != exitOK {
 		t.Fatalf("run: exit %d, stderr %s", code, stderr)
@@ -181,7 +182,7 @@ func TestRunSeedsControlBaselines(t *testing.T) {
 
 	// The human summary of the same WORK: run again (everything is
 	// reused or retrained identically) without --json.
-	args = append([]string{"run", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", "1", "--seeds", "1,2", "-q"}, fastLinear...)
+	args = append([]string{"run", "--data", data, "--work", work, "--encoder", "builtin", "--heads", "mlp", "--epochs", "1", "--seeds", "1,2", "-q"}, fastLinear...)
 	stdout, _, code = runCLI(t, args...)
 	for _, s := range []string{"train: builtin.seed2 (seed 2): ", "train: builtin.shuffled (control: pairs shuffled): ", "train: builtin.cca (baseline): ",
 		"runs side by side, split test, n=12 (held out)", "mean ± sd of 2 seeds", "control: the same training"} {

@@ -61,7 +61,7 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	d := heads.DefaultConfig()
 	o.Config = d
 	addRunNameFlag(f, &o.Run, "name of the run to write, a folder of WORK/runs (default: the encoder's name, its main run; e.g. builtin.linear)")
-	f.StringVar(&o.Heads, "heads", heads.KindMLP, "mlp (train projection heads), linear (ridge map) or cca (regularised CCA), both fitted in closed form, or none (only L2-normalise; encoders with a shared space)")
+	f.StringVar(&o.Heads, "heads", heads.DefaultKind, "cca (regularised CCA) or linear (ridge map), both fitted in closed form, mlp (the seed's MLP heads, trained), or none (only L2-normalise; encoders with a shared space)")
 	o.Linear.AddFlags(f)
 	intFlag(f, &o.Config.Epochs, "epochs", d.Epochs, heads.EpochsRange, "maximum epochs")
 	intFlag(f, &o.Config.BatchSize, "batch", d.BatchSize, heads.BatchSizeRange, "pairs per step (the last partial batch of an epoch is dropped)")
@@ -82,7 +82,7 @@ func (o *TrainOptions) AddFlags(f *pflag.FlagSet) {
 	intFlag(f, &o.Config.AverageEpochs, "average-epochs", d.AverageEpochs, heads.AverageEpochsRange, "keep the mean of the last N epochs' weights (stochastic weight averaging) instead of the best validation epoch (0 or 1: best epoch)")
 	f.BoolVar(&o.Config.PreciseBN, "precise-bn", d.PreciseBN, "recompute BatchNorm statistics over all training pairs in eval mode (no dropout) before scoring and saving")
 	f.BoolVar(&o.ShufflePairs, "shuffle-pairs", false, "control run: shuffle which intro goes with which poster in the training pairs")
-	f.BoolVar(&o.NoTune, "no-tune", false, "ignore the settings `reelmatch tune` chose (WORK/tune/<encoder>.json)")
+	f.BoolVar(&o.NoTune, "no-tune", false, "ignore the settings reelmatch tune chose (WORK/tune/<encoder>.json)")
 }
 
 func newTrainCommand(g *globalOptions) *cobra.Command {
@@ -136,7 +136,7 @@ setting and the cross-validation grid, with --heads linear|cca),
 "stopped_early","train_pairs","val_pairs","validation","config","history",
 "tuned" (when the settings came from a tune file), "seconds"}.
 
-When WORK/tune/<encoder>.json exists (made by ` + "`reelmatch tune`" + `) and
+When WORK/tune/<encoder>.json exists (made by reelmatch tune) and
 still describes the training split, train takes from it the head kind
 (unless --heads is given) and that kind's setting (unless its flags are
 given: --ridge-lambda, --cca-shrink, --cca-dim, or --dropout and

@@ -17,7 +17,7 @@ import (
 // writes identical weights.
 func TestTrainWritesRun(t *testing.T) {
 	work := copyWork(t, synthWork(t, synthTestMovies))
-	args := []string{"--json", "train", "--work", string(work), "--encoder", "builtin",
+	args := []string{"--json", "train", "--work", string(work), "--encoder", "builtin", "--heads", "mlp",
 		"--epochs", "3", "--hidden", "32,32", "--embed-dim", "16", "--seed", "5", "--patience", "0"}
 	stdout, stderr, code := runCLI(t, args...)
 	if code != exitOK {
@@ -104,7 +104,7 @@ func TestTrainErrors(t *testing.T) {
 		{"zero epochs", []string{"train", "--work", shared, "--epochs", "0"}, exitUsage, "--epochs"},
 		{"negative average", []string{"train", "--work", shared, "--average-epochs", "-1"}, exitUsage, "average-epochs"},
 		{"lr-gamma nan", []string{"train", "--work", shared, "--lr-gamma", "nan"}, exitUsage, `"--lr-gamma" flag: must be a finite number in (0, 1], got NaN`},
-		{"too big to train", []string{"train", "--work", shared, "--hidden", "8192,8192,8192"}, exitUsage, "GiB to train, over the 2 GiB limit"},
+		{"too big to train", []string{"train", "--work", shared, "--heads", "mlp", "--hidden", "8192,8192,8192"}, exitUsage, "GiB to train, over the 2 GiB limit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, stderr, code := runCLI(t, tc.args...)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -17,7 +18,7 @@ import (
 // 64-character hex hash, the floats, a CRC.
 const (
 	imageRecord = 2 + 64 + 4*371 + 4
-	textRecord  = 2 + 64 + 4*128 + 4
+	textRecord  = 2 + 64 + 4*builtin.DefaultTextDim + 4
 )
 
 // checkpointRows counts the complete image and text records of a builtin

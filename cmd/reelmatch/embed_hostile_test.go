@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -84,7 +85,7 @@ func TestHostileFeatureCache(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				f.Tensors["text"].F32[3*128+5] = float32(math.NaN())
+				f.Tensors["text"].F32[3*builtin.DefaultTextDim+5] = float32(math.NaN())
 				if err := safetensors.WriteFile(cache(dir), f.Tensors, safetensors.Seal(f.Tensors, f.Metadata)); err != nil {
 					t.Fatal(err)
 				}

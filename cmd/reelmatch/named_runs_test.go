@@ -31,7 +31,7 @@ func TestNamedRuns(t *testing.T) {
 	}
 	const named = "builtin.small"
 	stdout, stderr, code := runCLI(t, "--json", "train", "--work", w, "--encoder", "builtin", "--run", named,
-		"--epochs", "2", "--hidden", "16", "--embed-dim", "8")
+		"--heads", "mlp", "--epochs", "2", "--hidden", "16", "--embed-dim", "8")
 	if code != exitOK {
 		t.Fatalf("train --run: exit %d\n%s", code, stderr)
 	}

@@ -49,6 +49,8 @@ var seedProtocolFlags = []string{"dropout", "input-dropout", "epochs", "val-frac
 
 // seedProtocolConfig applies the seed's recipe to o.
 func seedProtocolConfig(o TrainOptions) TrainOptions {
+	o.Heads = heads.KindMLP
+	o.changed = withFlag(o.changed, "heads") // no tune file turns it into another kind
 	o.Config.Dropout, o.Config.InputDropout = 0, 0
 	o.Config.Epochs = seedProtocolEpochs
 	o.Config.AverageEpochs = 0
@@ -91,11 +93,11 @@ func planRuns(opts RunOptions, enc string) []plannedRun {
 		role, splits = scoreboard.RoleSeedProtocol, []string{evalrun.SplitTest, evalrun.SplitAll, evalrun.SplitTrain}
 		first = cmp.Or(base.Run, workdir.RunName(enc, scoreboard.SeedProtocolVariant))
 	}
+	// The main run is the model whatever its kind (regularised CCA by
+	// default); the other trainable kinds are its baselines.
 	switch {
 	case base.ShufflePairs:
 		role = scoreboard.RoleControl
-	case heads.IsLinearKind(base.Heads):
-		role = scoreboard.RoleBaseline
 	case base.Heads == heads.KindIdentity:
 		role = scoreboard.RoleZeroShot
 	}
@@ -113,7 +115,7 @@ func planRuns(opts RunOptions, enc string) []plannedRun {
 		return plan
 	}
 	test := []string{evalrun.SplitTest}
-	if opts.Control && base.Heads == heads.KindMLP && !base.ShufflePairs {
+	if opts.Control && base.Heads != heads.KindIdentity && !base.ShufflePairs {
 		t := base
 		t.Config.Seed = seeds[0]
 		t.ShufflePairs = true
@@ -121,7 +123,7 @@ func planRuns(opts RunOptions, enc string) []plannedRun {
 		plan = append(plan, plannedRun{Name: t.Run, Role: scoreboard.RoleControl, Train: t, Splits: test})
 	}
 	if opts.Baselines {
-		kinds := []string{heads.KindLinear, heads.KindCCA}
+		kinds := []string{heads.KindMLP, heads.KindLinear, heads.KindCCA}
 		if encoder.HasSharedSpace(enc) {
 			kinds = append(kinds, heads.KindIdentity)
 		}
@@ -167,7 +169,7 @@ func checkRunPlanFlags(opts RunOptions, changed func(string) bool) error {
 		}
 	}
 	if opts.Protocol == protocolSeed {
-		if opts.Train.Heads != heads.KindMLP {
+		if changed("heads") && opts.Train.Heads != heads.KindMLP {
 			return usagef("--protocol seed trains the seed's MLP heads: drop --heads %s", opts.Train.Heads)
 		}
 		for _, name := range append(slices.Clone(seedProtocolFlags), "patience", "shuffle-pairs") {

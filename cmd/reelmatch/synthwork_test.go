@@ -70,7 +70,7 @@ func synthWork(tb testing.TB, n int) workdir.Dir {
 		}
 		// One run only: the control and baselines have their own tests
 		// (cmd_run_test.go), and the report and serve tests read one run.
-		stdout, stderr, code := runCLI(tb, "run", "-q", "--data", data, "--work", work, "--encoder", "builtin", "--epochs", "3", "--control=false", "--baselines=false")
+		stdout, stderr, code := runCLI(tb, "run", "-q", "--data", data, "--work", work, "--encoder", "builtin", "--heads", "mlp", "--epochs", "3", "--control=false", "--baselines=false")
 		if code != exitOK {
 			e.err = fmt.Errorf("reelmatch run: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 			return

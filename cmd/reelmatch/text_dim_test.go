@@ -12,7 +12,7 @@ import (
 // only the intros are recomputed, and bad values are usage errors.
 func TestEmbedTextDim(t *testing.T) {
 	work := copyWork(t, synthWork(t, synthTestMovies))
-	stdout, stderr, code := runCLI(t, "--json", "-q", "embed", "--work", string(work), "--encoder", "builtin", "--text-dim", "32")
+	stdout, stderr, code := runCLI(t, "--json", "-q", "embed", "--work", string(work), "--encoder", "builtin", "--text-dim", "16")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -20,8 +20,8 @@ func TestEmbedTextDim(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &sum); err != nil {
 		t.Fatal(err)
 	}
-	if sum.TextDim != 32 || sum.TextsComputed != synthTestMovies || sum.ImagesComputed != 0 {
-		t.Errorf("summary %+v: want 32-d intros, all intros and no poster recomputed", sum)
+	if sum.TextDim != 16 || sum.TextsComputed != synthTestMovies || sum.ImagesComputed != 0 {
+		t.Errorf("summary %+v: want 16-d intros, all intros and no poster recomputed", sum)
 	}
 	for _, tc := range []struct {
 		args []string

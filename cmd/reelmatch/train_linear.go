@@ -28,26 +28,11 @@ type linearFlags struct {
 // AddFlags registers --folds, --ridge-lambda, --cca-shrink and --cca-dim
 // with the default grid's values.
 func (o *linearFlags) AddFlags(f *pflag.FlagSet) {
-	lambdas := settingValues(heads.DefaultLinearGrid(heads.KindLinear), func(c heads.LinearConfig) float64 { return c.Lambda })
-	shrinks := settingValues(heads.DefaultLinearGrid(heads.KindCCA), func(c heads.LinearConfig) float64 { return c.Shrink })
-	dims := settingValues(heads.DefaultLinearGrid(heads.KindCCA), func(c heads.LinearConfig) int { return c.Dim })
+	lambdas, shrinks, dims := heads.DefaultRidgeLambdas, heads.DefaultCCAShrinks, heads.DefaultCCADims
 	intFlag(f, &o.Folds, "folds", heads.DefaultFolds, heads.FoldsRange, "--heads linear|cca: cross-validation folds over the training split (by movie) that choose the regularisation")
 	floatsFlag(f, &o.Lambdas, "ridge-lambda", lambdas, heads.LambdaRange, heads.GridLenRange, "--heads linear: ridge penalties to choose from, times the number of pairs (one value: no choice)")
 	floatsFlag(f, &o.Shrinks, "cca-shrink", shrinks, heads.ShrinkRange, heads.GridLenRange, "--heads cca: covariance shrinkages towards the identity to choose from")
 	intsFlag(f, &o.Dims, "cca-dim", dims, heads.CCADimRange, heads.GridLenRange, "--heads cca: numbers of canonical components to choose from")
-}
-
-// settingValues lists the distinct values of one field over a grid, in order.
-func settingValues[T comparable](grid []heads.LinearConfig, field func(heads.LinearConfig) T) []T {
-	var out []T
-	seen := map[T]bool{}
-	for _, c := range grid {
-		if v := field(c); !seen[v] {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // grid is the grid the flags describe for kind.
@@ -91,6 +76,23 @@ func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work 
 		return saveLinear(opts, work, m, settings, nil, res)
 	}
 	grid := opts.Linear.grid(opts.Heads)
+	folds := opts.Linear.Folds
+	if n := len(img); !opts.changed["folds"] && n < 2*folds {
+		// A small training split gets fewer folds rather than an error;
+		// --folds given explicitly is checked as given.
+		folds = n / 2
+		if folds < 2 {
+			c := untunedLinear(opts.Heads)
+			fmt.Fprintf(g.stderr, "warning: %d training pairs are too few to cross-validate the %s head: fitted with %s, not chosen by cross-validation\n", n, opts.Heads, c)
+			m, err := heads.FitLinear(opts.Heads, img, txt, c)
+			if err != nil {
+				return err
+			}
+			return saveLinear(opts, work, m, settings, nil, res)
+		}
+		g.logf("%s: %d training pairs: %d folds instead of %d", res.Run, n, folds, opts.Linear.Folds)
+	}
+	opts.Linear.Folds = folds
 	g.logf("%s: choosing the %s head's setting among %d by %d-fold cross-validation on %d training pairs",
 		res.Run, opts.Heads, len(grid), opts.Linear.Folds, len(img))
 	rep, err := heads.SelectLinear(ctx, opts.Heads, img, txt, grid, opts.Linear.Folds, opts.Config.Seed)
@@ -117,6 +119,16 @@ func trainLinear(ctx context.Context, opts TrainOptions, g *globalOptions, work 
 	return saveLinear(opts, work, m, settings, rep, res)
 }
 
+// untunedLinear is the setting used when the training split is too small
+// to cross-validate: the choice tune made on the MovieLens training split
+// (docs/training.md).
+func untunedLinear(kind string) heads.LinearConfig {
+	if kind == heads.KindLinear {
+		return heads.LinearConfig{Lambda: 10}
+	}
+	return heads.LinearConfig{Shrink: 0.7, Dim: 32}
+}
+
 // saveLinear saves a fitted closed-form head as the run and fills res.
 func saveLinear(opts TrainOptions, work workdir.Dir, m *heads.Model, settings heads.Settings, rep *heads.CVReport, res *TrainResult) error {
 	settings.Heads = opts.Heads
@@ -140,6 +152,9 @@ func linearLine(r *TrainResult) string {
 	if t := r.Tuned; t != nil && r.CV == nil {
 		return fmt.Sprintf("%s (%s) fitted on %d pairs; %s chosen by tune (%s: %d-fold cross-validation, mean rank pct %.3f ± %.3f)",
 			r.Heads, name, r.TrainPairs, r.Linear, t.File, t.Folds, t.Mean.Mean, t.Mean.SD)
+	}
+	if r.CV == nil {
+		return fmt.Sprintf("%s (%s) fitted on %d pairs with %s (too few pairs to cross-validate)", r.Heads, name, r.TrainPairs, r.Linear)
 	}
 	p := r.CV.Grid[r.CV.Chosen]
 	var b strings.Builder

@@ -72,6 +72,7 @@ func applyTunedHeads(o *TrainOptions, r *tune.Result) (bool, error) {
 		o.Heads = c.Heads
 	}
 	if o.Heads != c.Heads {
+		o.Linear.tuned = nil // a setting of another kind (copied from a run plan's base)
 		return false, nil
 	}
 	took := !o.changed["heads"]

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/reelmatch/reelmatch/internal/metrics"
 )
@@ -219,56 +218,36 @@ func cvPoint(c LinearConfig, s []Score) CVPoint {
 	return CVPoint{Setting: c, PosterToIntro: StatOf(p2i), IntroToPoster: StatOf(i2p), Mean: StatOf(mean), Folds: mean}
 }
 
-// DefaultLinearGrid is the grid `train --heads linear|cca` chooses from by
-// cross-validation when not told otherwise: ridge λ from 0.1 to 100 (x the
-// number of pairs), CCA shrinkage from 0.1 to 0.9 with 16 to 128
-// components. The ranges bracket the probe's earlier choices (λ 3-30,
-// shrinkage 0.5-0.9, 16-64 components) on both sides.
+// The default grids of the closed-form heads, for `train --heads
+// linear|cca` and `reelmatch tune`. `reelmatch tune` on the MovieLens
+// posters (docs/training.md) chose λ 10 and CCA shrinkage 0.7 to 0.9 with
+// 16 to 64 components at every text setting; wider first grids (λ 0.1 and
+// 0.3, shrinkage 0.1, 128 components) never won a cross-validation there,
+// so the grids bracket the winners by one step on each side.
+var (
+	DefaultRidgeLambdas = []float64{1, 3, 10, 30, 100}
+	DefaultCCAShrinks   = []float64{0.3, 0.5, 0.7, 0.9}
+	DefaultCCADims      = []int{16, 32, 64}
+)
+
+// DefaultLinearGrid is the default grid of one closed-form kind.
 func DefaultLinearGrid(kind string) []LinearConfig {
-	var grid []LinearConfig
-	switch kind {
-	case KindLinear:
-		for _, l := range []float64{0.1, 0.3, 1, 3, 10, 30, 100} {
-			grid = append(grid, LinearConfig{Lambda: l})
-		}
-	case KindCCA:
-		for _, s := range []float64{0.1, 0.3, 0.5, 0.7, 0.9} {
-			for _, d := range []int{16, 32, 64, 128} {
-				grid = append(grid, LinearConfig{Shrink: s, Dim: d})
-			}
-		}
-	}
-	return grid
+	return LinearGrid(kind, DefaultRidgeLambdas, DefaultCCAShrinks, DefaultCCADims)
 }
 
 // LinearGrid builds a grid for kind from value lists (nil: the default
-// grid's values): lambdas for ridge, shrinks x dims for CCA.
+// values): lambdas for ridge, shrinks x dims for CCA.
 func LinearGrid(kind string, lambdas, shrinks []float64, dims []int) []LinearConfig {
-	def := DefaultLinearGrid(kind)
+	lambdas = orDefault(lambdas, DefaultRidgeLambdas)
+	shrinks = orDefault(shrinks, DefaultCCAShrinks)
+	dims = orDefault(dims, DefaultCCADims)
 	var grid []LinearConfig
 	switch kind {
 	case KindLinear:
-		if lambdas == nil {
-			return def
-		}
 		for _, l := range lambdas {
 			grid = append(grid, LinearConfig{Lambda: l})
 		}
 	case KindCCA:
-		if shrinks == nil {
-			for _, c := range def {
-				if !slices.Contains(shrinks, c.Shrink) {
-					shrinks = append(shrinks, c.Shrink)
-				}
-			}
-		}
-		if dims == nil {
-			for _, c := range def {
-				if !slices.Contains(dims, c.Dim) {
-					dims = append(dims, c.Dim)
-				}
-			}
-		}
 		for _, s := range shrinks {
 			for _, d := range dims {
 				grid = append(grid, LinearConfig{Shrink: s, Dim: d})
@@ -276,4 +255,12 @@ func LinearGrid(kind string, lambdas, shrinks []float64, dims []int) []LinearCon
 		}
 	}
 	return grid
+}
+
+// orDefault is v, or def when v is nil.
+func orDefault[T any](v, def []T) []T {
+	if v == nil {
+		return def
+	}
+	return v
 }

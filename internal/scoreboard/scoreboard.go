@@ -10,6 +10,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/heads"
 	"github.com/reelmatch/reelmatch/internal/metrics"
+	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 // Roles of a run in a comparison, in the order the board lists them.
@@ -62,10 +63,14 @@ func NewRun(name string, s heads.Settings, r *evalrun.Result) Run {
 		run.Role = RoleSeedProtocol
 	case s.ShufflePairs:
 		run.Role = RoleControl
-	case heads.IsLinearKind(s.Heads):
-		run.Role = RoleBaseline
 	case s.Heads == heads.KindIdentity:
 		run.Role = RoleZeroShot
+	case isMainOrSeed(name, s.Encoder):
+		// An encoder's main run (and its other seeds) is the model,
+		// whatever its trained head kind (regularised CCA by default).
+		run.Role = RoleModel
+	case heads.IsLinearKind(s.Heads) || name == workdir.RunName(s.Encoder, heads.KindMLP):
+		run.Role = RoleBaseline
 	default:
 		run.Role = RoleModel
 	}
@@ -209,4 +214,22 @@ func (r Run) Describe() string {
 		s += ", seed's recipe"
 	}
 	return s
+}
+
+// isMainOrSeed reports whether name is encoder's main run or one of its
+// other training seeds (<encoder>.seedN, as run --seeds names them).
+func isMainOrSeed(name, encoder string) bool {
+	if name == workdir.MainRun(encoder) {
+		return true
+	}
+	n, ok := strings.CutPrefix(name, workdir.RunName(encoder, "seed"))
+	if !ok || n == "" {
+		return false
+	}
+	for _, r := range n {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -53,7 +53,7 @@ const (
 // (docs/builtin-features.md).
 const (
 	MaxTextDim     = 256
-	DefaultTextDim = 128
+	DefaultTextDim = 32
 )
 
 // TextDimRange bounds Config.TextDim for this encoder.
