@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -16,6 +17,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/search"
 )
 
 func init() { commands = append(commands, newSearchCommand) }
@@ -31,14 +33,16 @@ type SearchOptions struct {
 	Text    string
 	Image   string
 	K       int
-	Models  string
-	Backend string
+	// MaxDistance drops results farther than it (2 keeps all).
+	MaxDistance float64
+	Models      string
+	Backend     string
 }
 
 func newSearchCommand(g *globalOptions) *cobra.Command {
 	opts := SearchOptions{}
 	cmd := &cobra.Command{
-		Use:   `search --work WORK [--run NAME | --encoder E] (--poster ID | --intro ID | --text "TEXT" | --image FILE) [-k 5]`,
+		Use:   `search --work WORK [--run NAME | --encoder E] (--poster ID | --intro ID | --text "TEXT" | --image FILE) [-k 5] [--max-distance D]`,
 		Short: "Find the nearest intros for a poster, or posters for an intro",
 		Long: `search ranks the other modality by cosine similarity in the run's shared
 space and prints the k nearest, nearest first, with id, name, distance
@@ -59,8 +63,16 @@ The index searched is chosen by the gallery's size (movies × embedding
 size): exact up to 2^24 values (131k movies of 128), int8 with a float32
 rescore up to 2^27, hnsw (approximate) beyond; -v and --json name it.
 
-With --json, stdout is {"query":{...,"index",...},"results":[{"id","name",
-"distance","intro","poster"}]}.
+--max-distance D keeps only the results at distance D or less, so that far
+results are not shown as if they were matches; when none is left, search
+says "no close match" and how far the nearest one was (exit 0). D is in
+[0, 2] (2 keeps everything); the report's section "how far a true match
+is" shows which D keeps how many true pairs of the held-out split.
+
+With --json, stdout is {"query":{...,"index",...,"max_distance"},"results":
+[{"id","name","distance","intro","poster"}],"nearest_distance"}; results is
+empty, and nearest_distance says how far the nearest was, when nothing is
+within --max-distance.
 
 Which run: --run NAME, else --encoder E's main run, else the only run in
 WORK, else the only main run among several; otherwise search stops (exit 2)
@@ -81,6 +93,7 @@ REELMATCH_ENCODER, REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exit
 	f.StringVar(&opts.Text, "text", "", "query with free text")
 	f.StringVar(&opts.Image, "image", "", "query with an image file")
 	intFlagP(f, &opts.K, "k", "k", 5, kRange, "number of results")
+	floatFlag(f, &opts.MaxDistance, "max-distance", search.MaxDistanceRange.Max, search.MaxDistanceRange, "show only results at this distance (1 - cosine) or nearer; say no close match when none is")
 	f.StringVar(&opts.Models, "models", envOr("REELMATCH_MODELS", ""), "models folder for pretrained encoders (default: the models cache)")
 	f.StringVar(&opts.Backend, "backend", envOr("REELMATCH_BACKEND", ""), "ONNX runtime for pretrained encoders: ort, go or empty for automatic")
 	return cmd
@@ -101,6 +114,8 @@ type searchQueryJSON struct {
 	// gallery's size (search.AutoKind).
 	Index string `json:"index"`
 	K     int    `json:"k"`
+	// MaxDistance is --max-distance (2 keeps every result).
+	MaxDistance float64 `json:"max_distance"`
 	// Returns says which modality the results are: intro or poster.
 	Returns string `json:"returns"`
 }
@@ -117,6 +132,9 @@ type searchResultJSON struct {
 type searchJSON struct {
 	Query   searchQueryJSON    `json:"query"`
 	Results []searchResultJSON `json:"results"`
+	// NearestDistance is the nearest result's distance when
+	// --max-distance left none.
+	NearestDistance *float64 `json:"nearest_distance,omitempty"`
 }
 
 func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []string) error {
@@ -227,7 +245,12 @@ func runSearch(ctx context.Context, opts SearchOptions, g *globalOptions, _ []st
 	if g.Verbose > 0 {
 		g.logf("search: top-%d over %d movies (%s index) took %s", opts.K, gal.Posters.Len(), posters.Kind(), time.Since(start).Round(time.Microsecond))
 	}
+	q.MaxDistance = opts.MaxDistance
+	hits, nearest := search.Within(hits, opts.MaxDistance)
 	out := searchJSON{Query: q, Results: make([]searchResultJSON, len(hits))}
+	if len(hits) == 0 && !math.IsNaN(nearest) {
+		out.NearestDistance = &nearest
+	}
 	for i, h := range hits {
 		m, _ := gal.Movie(h.ID)
 		out.Results[i] = searchResultJSON{ID: string(h.ID), Name: m.Name, Distance: h.Distance, Intro: m.Intro, Poster: m.PosterPath}
@@ -258,6 +281,10 @@ func printSearch(w io.Writer, s searchJSON) error {
 		source = fmt.Sprintf("run %s, encoder %s", q.Run, q.Encoder)
 	}
 	fmt.Fprintf(w, "nearest %ss to %s (%s; gallery: %s, %d)\n", q.Returns, what, source, gallery, q.Gallery)
+	if len(s.Results) == 0 && s.NearestDistance != nil {
+		_, err := fmt.Fprintf(w, "no close match: no %s within distance %g (the nearest is at %.4f; raise --max-distance to see it)\n", q.Returns, q.MaxDistance, *s.NearestDistance)
+		return err
+	}
 	for i, r := range s.Results {
 		detail := r.Poster
 		if q.Returns == "intro" {

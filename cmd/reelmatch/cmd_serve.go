@@ -17,7 +17,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reelmatch/reelmatch/internal/bound"
 	"github.com/reelmatch/reelmatch/internal/inputfile"
+	"github.com/reelmatch/reelmatch/internal/search"
 	"github.com/reelmatch/reelmatch/internal/server"
 	"github.com/reelmatch/reelmatch/internal/server/engine"
 )
@@ -27,6 +29,10 @@ func init() { commands = append(commands, newServeCommand) }
 // defaultServeAddr binds loopback only: the server has no authentication.
 const defaultServeAddr = "127.0.0.1:8080"
 
+// serveMaxDistanceRange bounds serve --max-distance: a threshold of 0
+// would hide everything but exact copies.
+var serveMaxDistanceRange = bound.Float{Min: search.MaxDistanceRange.Min, Max: search.MaxDistanceRange.Max, OpenMin: true}
+
 // ServeOptions are the flags of `reelmatch serve`.
 type ServeOptions struct {
 	Work string
@@ -35,6 +41,9 @@ type ServeOptions struct {
 	// AllowedHosts are Host names answered beside the loopback ones
 	// (--allowed-host, for a reverse proxy).
 	AllowedHosts []string
+	// MaxDistance is the page's and the API's default threshold
+	// (--max-distance; 2 shows every result).
+	MaxDistance float64
 	encoderOptions
 
 	// onListen, when set, is called with the page's URL once the listener
@@ -70,6 +79,12 @@ soft memory limit of 768 MiB above what the run takes (GOMEMLIMIT
 overrides). Ctrl-C or SIGTERM stops it gracefully (in-flight requests get
 5 s) with exit code 0. The HTTP API is described in docs/api.md.
 
+--max-distance D hides results farther than D (1 - cosine) from the page
+and the API (a request's max_distance overrides it; the page has a field
+for it too), so that far results are not shown as matches: the page says
+"no close match" instead. The report shows which D keeps how many true
+pairs of the held-out split.
+
 With --json, stdout is {"url","run","encoder","movies","search","index"}
 once the server listens (search is false when the encoder could not be
 opened; index is the kind of index searches use: exact up to 2^24 values
@@ -92,6 +107,7 @@ give defaults.` + exitCodesHelp,
 	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
 	f.StringVar(&opts.Addr, "addr", envOr("REELMATCH_ADDR", defaultServeAddr), "address to listen on (port 0 picks a free port)")
 	f.StringArrayVar(&opts.AllowedHosts, "allowed-host", nil, "Host name to answer besides localhost, 127.0.0.1 and [::1], e.g. for a reverse proxy (repeatable)")
+	floatFlag(f, &opts.MaxDistance, "max-distance", search.MaxDistanceRange.Max, serveMaxDistanceRange, "hide results farther than this distance (1 - cosine) in the page and the API, which then say no close match")
 	opts.encoderOptions.AddFlags(f)
 	// serve picks a run, not an encoder to build: no default beyond the
 	// only run in WORK.
@@ -151,6 +167,7 @@ func runServe(ctx context.Context, opts ServeOptions, g *globalOptions, _ []stri
 		Engine:       eng,
 		Logger:       slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})),
 		AllowedHosts: serveAllowedHosts(ln.Addr().String(), opts.AllowedHosts),
+		MaxDistance:  opts.MaxDistance,
 	})
 	return serve(ctx, srv, ln, opts, g, serveJSON{Run: name, Encoder: eng.Encoder(), Movies: movies, Search: search, Index: eng.Index()})
 }

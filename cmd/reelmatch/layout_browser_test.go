@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -41,9 +42,11 @@ var settle = chromedp.Poll[chromedp.Void](`(() => {
 })()`)
 
 // TestServeLayout opens the page at a laptop's and a phone's width: after a
-// text search, after clicking a poster and after clicking an intro, the
-// results panel's Close button and the first result's title are in view
-// below the sticky header, and nothing is wider than the window.
+// text search, after one with a max distance nothing is within, after
+// clicking a poster and after clicking an intro, the results panel's Close
+// button and the first result's title (or the "no close match" message)
+// are in view below the sticky header, and nothing is wider than the
+// window.
 func TestServeLayout(t *testing.T) {
 	work := synthWork(t, synthTestMovies)
 	srv := startServe(t, work)
@@ -74,6 +77,20 @@ func TestServeLayout(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS(`#search-results .card`)), settle)
 			b.ScreenshotViewport("ui-" + w.name + "-search.png")
 			visible("text search", "#results .close", "#results h2", "#search-results .card figcaption")
+
+			b.Do("search with a tiny max distance",
+				chromedp.SendKeys(chromedp.CSS(`#max-distance`), "0.01"),
+				chromedp.Click(chromedp.CSS(`#text-search button`)),
+				chromedp.WaitVisible(chromedp.CSS(`#no-match`)), settle)
+			b.ScreenshotViewport("ui-" + w.name + "-nomatch.png")
+			visible("no close match", "#results .close", "#no-match")
+			if msg := b.Text(`#no-match`); !strings.HasPrefix(msg, "No close match: no poster within distance 0.01. The nearest is at 0.") {
+				t.Errorf("no-match message %q", msg)
+			}
+			if n := b.Count(`#results .card`); n != 0 {
+				t.Errorf("%d far posters shown as matches", n)
+			}
+			b.Do("clear the max distance", chromedp.Evaluate[chromedp.Void](`document.querySelector("#max-distance").value = ""`))
 
 			b.Do("click a poster",
 				chromedp.Evaluate[chromedp.Void](`document.querySelector("#grid .card[data-id='7']").click()`),

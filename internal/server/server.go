@@ -100,6 +100,9 @@ type Options struct {
 	// UploadWait is how long an upload waits for a slot and for its share
 	// of the decode memory (0 means DefaultUploadWait).
 	UploadWait time.Duration
+	// MaxDistance is the max_distance of requests that do not give one:
+	// results farther than it are dropped (0 means none are).
+	MaxDistance float64
 }
 
 // Server serves the API and the page.
@@ -222,10 +225,6 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "movies": len(s.opts.Engine.Movies())})
 }
 
-func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.opts.Engine.Info())
-}
-
 func (s *Server) movies(w http.ResponseWriter, r *http.Request) {
 	all := s.opts.Engine.Movies()
 	offset, err := intParam(r, "offset", 0, 0, len(all))
@@ -275,12 +274,19 @@ func (s *Server) neighbors(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	maxD, err := s.maxDistanceParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	hs, rank, err := s.opts.Engine.Neighbors(id, dir, k)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"query": toJSON(m), "direction": dir, "k": k, "true_rank": rank, "results": s.hits(hs, id)})
+	body := map[string]any{"query": toJSON(m), "direction": dir, "k": k, "true_rank": rank}
+	body["results"] = s.hits(within(body, hs, maxD), id)
+	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
@@ -302,12 +308,19 @@ func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	maxD, err := s.maxDistanceParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	hs, err := s.opts.Engine.SearchText(r.Context(), text, k)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"query": map[string]any{"text": text}, "direction": IntroToPoster, "k": k, "results": s.hits(hs, "")})
+	body := map[string]any{"query": map[string]any{"text": text}, "direction": IntroToPoster, "k": k}
+	body["results"] = s.hits(within(body, hs, maxD), "")
+	writeJSON(w, http.StatusOK, body)
 }
 
 // allowedUploads are the sniffed content types accepted as posters.

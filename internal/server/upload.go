@@ -136,6 +136,11 @@ func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	maxD, err := s.maxDistanceParam(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	if r.ContentLength > MaxUploadBytes+multipartSlack {
 		writeError(w, errTooBig.status, errTooBig.msg)
 		return
@@ -177,5 +182,7 @@ func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b := img.Bounds()
-	writeJSON(w, http.StatusOK, map[string]any{"query": map[string]any{"image": map[string]int{"width": b.Dx(), "height": b.Dy()}}, "direction": PosterToIntro, "k": k, "results": s.hits(hs, "")})
+	body := map[string]any{"query": map[string]any{"image": map[string]int{"width": b.Dx(), "height": b.Dy()}}, "direction": PosterToIntro, "k": k}
+	body["results"] = s.hits(within(body, hs, maxD), "")
+	writeJSON(w, http.StatusOK, body)
 }

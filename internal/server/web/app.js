@@ -68,6 +68,24 @@ function showError(err) {
   showResults(el("p", { class: "error" }, String(err.message || err)));
 }
 
+// maxDistance is the page's threshold as a query parameter: "" when the
+// field is empty (the server's --max-distance, if any, applies).
+function maxDistance() {
+  const v = $("#max-distance").value.trim();
+  return v === "" ? "" : "&max_distance=" + encodeURIComponent(v);
+}
+
+// noMatch says that nothing is within the threshold, and how far the
+// nearest result was, instead of showing far results as matches.
+function noMatch(r, what) {
+  return el("p", { class: "nomatch", id: "no-match" },
+    `No close match: no ${what} within distance ${r.max_distance}. ` +
+    `The nearest is at ${r.nearest_distance.toFixed(3)}; raise the max distance to see it.`);
+}
+
+// empty reports whether a threshold left no result.
+const empty = (r) => r.results.length === 0 && r.nearest_distance !== undefined;
+
 function rankLine(rank, what) {
   if (!rank) return "";
   return el("p", { class: "rank" }, rank <= state.k
@@ -77,10 +95,11 @@ function rankLine(rank, what) {
 
 async function showPoster(id) {
   try {
-    const r = await api(`/api/movies/${encodeURIComponent(id)}/neighbors?direction=poster_to_intro&k=${state.k}`);
+    const r = await api(`/api/movies/${encodeURIComponent(id)}/neighbors?direction=poster_to_intro&k=${state.k}${maxDistance()}`);
     const q = r.query;
     const list = el("ol", { class: "intro-list", id: "neighbors" });
     for (const h of r.results) list.append(introItem(h, () => showIntro(h.id)));
+    const shown = empty(r) ? noMatch(r, "intro") : list;
     showResults(el("div", { class: "detail" },
       el("img", { class: "big", src: q.poster, alt: "Poster of " + q.name }),
       el("div", {},
@@ -88,18 +107,18 @@ async function showPoster(id) {
         el("p", {}, q.intro),
         el("h2", {}, `Nearest ${state.k} intros to this poster`),
         rankLine(r.true_rank, "intro"),
-        list)));
+        shown)));
   } catch (e) { showError(e); }
 }
 
 async function showIntro(id) {
   try {
-    const r = await api(`/api/movies/${encodeURIComponent(id)}/neighbors?direction=intro_to_poster&k=${state.k}`);
+    const r = await api(`/api/movies/${encodeURIComponent(id)}/neighbors?direction=intro_to_poster&k=${state.k}${maxDistance()}`);
     const q = r.query;
     const grid = el("div", { class: "grid", id: "neighbors" });
     for (const h of r.results) grid.append(card(h, { match: h.is_match, extra: "#" + h.rank + " · d " + h.distance.toFixed(3) }));
     showResults(el("h2", {}, `Nearest ${state.k} posters to the intro of ${q.name}`),
-      el("p", {}, q.intro), rankLine(r.true_rank, "poster"), grid);
+      el("p", {}, q.intro), rankLine(r.true_rank, "poster"), empty(r) ? noMatch(r, "poster") : grid);
   } catch (e) { showError(e); }
 }
 
@@ -108,10 +127,10 @@ async function textSearch(ev) {
   const text = $("#text-query").value.trim();
   if (!text) return;
   try {
-    const r = await api(`/api/search?k=${state.k * 2}&text=${encodeURIComponent(text)}`);
+    const r = await api(`/api/search?k=${state.k * 2}&text=${encodeURIComponent(text)}${maxDistance()}`);
     const grid = el("div", { class: "grid", id: "search-results" });
     for (const h of r.results) grid.append(card(h, { extra: "#" + h.rank + " · d " + h.distance.toFixed(3) }));
-    showResults(el("h2", {}, "Posters for “" + text + "”"), grid);
+    showResults(el("h2", {}, "Posters for “" + text + "”"), empty(r) ? noMatch(r, "poster") : grid);
   } catch (e) { showError(e); }
 }
 
@@ -121,12 +140,12 @@ async function imageSearch() {
   const form = new FormData();
   form.append("image", file);
   try {
-    const r = await api(`/api/search/image?k=${state.k}`, { method: "POST", body: form });
+    const r = await api(`/api/search/image?k=${state.k}${maxDistance()}`, { method: "POST", body: form });
     const list = el("ol", { class: "intro-list", id: "search-results" });
     for (const h of r.results) list.append(introItem(h, () => showIntro(h.id)));
     showResults(el("div", { class: "detail" },
       el("img", { class: "big", src: URL.createObjectURL(file), alt: "Uploaded poster" }),
-      el("div", {}, el("h2", {}, "Intros for the uploaded poster"), list)));
+      el("div", {}, el("h2", {}, "Intros for the uploaded poster"), empty(r) ? noMatch(r, "intro") : list)));
   } catch (e) { showError(e); }
   $("#image-file").value = "";
 }
@@ -148,6 +167,7 @@ async function loadInfo() {
     const parts = [i.encoder && "encoder " + i.encoder];
     if (i.movies) parts.push(i.test !== undefined ? `${i.movies} movies (${i.train} train, ${i.test} held out)` : `${i.movies} movies`);
     if (i.metrics) parts.push(i.metrics);
+    if (i.max_distance !== undefined && $("#max-distance").value === "") $("#max-distance").value = i.max_distance;
     $("#info").textContent = parts.filter(Boolean).join(" · ");
     if (i.search === false) disableSearch(i.search_error || "model not loaded");
   } catch (e) { $("#info").textContent = ""; }
