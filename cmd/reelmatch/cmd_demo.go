@@ -28,6 +28,10 @@ type DemoOptions struct {
 	Train    TrainOptions
 }
 
+// demoQuery is the text search the demo suggests: its words are the
+// synthetic horror films' (internal/synth), so horror posters come first.
+const demoQuery = "a haunted house at midnight"
+
 // defaultDemoWork is where the demo goes without --work: the user cache
 // (~/.cache/reelmatch/demo on Linux), or ./reelmatch-demo when there is no
 // user cache folder.
@@ -115,7 +119,7 @@ func runDemo(ctx context.Context, opts DemoOptions, g *globalOptions, _ []string
 	if err := printRunMetrics(g.stdout, res, false); err != nil {
 		return err
 	}
-	q := "a haunted house at midnight"
+	q := demoQuery
 	self, binary, onPath := invocation()
 	where := "on your PATH"
 	if !onPath {

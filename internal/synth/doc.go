@@ -6,7 +6,9 @@
 // shapes (horror: dark red and black with jagged spikes; comedy: bright
 // yellow with circles; romance: pink hearts; sci-fi: blue grids; western:
 // an orange sky over a brown horizon; ocean adventure: green-blue waves),
-// and its intro is built from templates with the genre's vocabulary. A
+// and its intro is built from grammatical template sentences filled with
+// the genre's vocabulary (horror speaks of haunted houses at midnight and
+// killers who hunt, so the demo's example queries find horror films). A
 // time of day (night, day or dusk) named in the intro also tints the
 // poster, so posters and intros are linked beyond their genre. Noise
 // (random positions, sizes and colour jitter, shared filler words, and a

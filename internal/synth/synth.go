@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -135,61 +136,73 @@ func title(rng *rand.Rand, g *genre) string {
 }
 
 // intro builds two or three sentences from the genre's templates and
-// vocabulary, with shared filler so genres overlap in wording.
+// vocabulary, with shared filler so genres overlap in wording. One in four
+// intros borrows a sentence from another genre, so an intro does not
+// always give its genre away.
 func intro(rng *rand.Rand, g *genre) string {
-	fill := func(tpl string) string {
-		r := strings.NewReplacer(
-			"{name}", pick(rng, names),
-			"{adj}", pick(rng, g.adjectives),
-			"{noun}", pick(rng, g.nouns),
-			"{noun2}", pick(rng, g.nouns),
-			"{verb}", pick(rng, g.verbs),
-			"{place}", pick(rng, g.places),
-			"{filler}", pick(rng, filler),
-		)
-		return r.Replace(tpl)
-	}
 	n := 2 + rng.IntN(2)
-	parts := make([]string, 0, n)
-	for range n {
-		parts = append(parts, fill(pick(rng, templates)))
+	parts := make([]string, 0, n+1)
+	for _, k := range rng.Perm(len(templates))[:n] {
+		parts = append(parts, sentence(rng, templates[k], g))
 	}
-	// One in four intros borrows a sentence from another genre.
 	if rng.IntN(4) == 0 {
-		other := &genres[rng.IntN(len(genres))]
-		parts = append(parts, strings.NewReplacer(
-			"{name}", pick(rng, names), "{adj}", pick(rng, other.adjectives),
-			"{noun}", pick(rng, other.nouns), "{noun2}", pick(rng, other.nouns),
-			"{verb}", pick(rng, other.verbs), "{place}", pick(rng, other.places),
-			"{filler}", pick(rng, filler),
-		).Replace(pick(rng, templates)))
+		parts = append(parts, sentence(rng, pick(rng, templates), &genres[rng.IntN(len(genres))]))
 	}
 	return strings.Join(parts, " ")
 }
 
-func pick(rng *rand.Rand, xs []string) string { return xs[rng.IntN(len(xs))] }
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
+// sentence fills one template with g's words: two different nouns, and
+// "a" or "an" as the next word needs.
+func sentence(rng *rand.Rand, tpl string, g *genre) string {
+	noun := pick(rng, g.nouns)
+	noun2 := pick(rng, g.nouns)
+	for noun2 == noun {
+		noun2 = pick(rng, g.nouns)
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	s := strings.NewReplacer(
+		"{name}", pick(rng, names),
+		"{adj}", pick(rng, g.adjectives),
+		"{noun}", noun,
+		"{noun2}", noun2,
+		"{verb}", pick(rng, g.verbs),
+		"{place}", pick(rng, g.places),
+		"{role}", pick(rng, g.roles),
+		"{filler}", pick(rng, filler),
+	).Replace(tpl)
+	return articles.ReplaceAllString(s, "${1}n $2")
 }
 
+// articles finds "a" before a vowel ("a alien"), to make it "an".
+var articles = regexp.MustCompile(`\b([Aa]) ([aeiouAEIOU])`)
+
+func pick(rng *rand.Rand, xs []string) string { return xs[rng.IntN(len(xs))] }
+
+// capitalize upper-cases the first letter of every word, for titles.
+func capitalize(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		words[i] = strings.ToUpper(w[:1]) + w[1:]
+	}
+	return strings.Join(words, " ")
+}
+
+// templates are the intro sentences. Each reads as English whatever words
+// fill it: verbs are third person singular, and every subject is one
+// person or thing.
 var templates = []string{
 	"{name} {verb} a {adj} {noun} in {place}.",
-	"When a {adj} {noun} arrives in {place}, {name} must {filler}.",
-	"In {place}, {name} and a {noun} {verb} the {adj} {noun2}.",
-	"{name}, a {adj} {noun}, {verb} everything {filler}.",
-	"A {adj} story of a {noun} who {verb} a {noun2} {filler}.",
+	"When a {adj} {noun} arrives in {place}, {name} has to act {filler}.",
+	"In {place}, a {noun} {verb} the {adj} {noun2}.",
+	"{name}, a {adj} {role}, {verb} a {noun2} {filler}.",
+	"A {adj} story about a {noun} that {verb} a {noun2} {filler}.",
 	"Nobody in {place} believes {name} until the {noun} {verb} the {noun2}.",
 }
 
+// filler ends a sentence; every genre uses it.
 var filler = []string{
 	"before it is too late", "against all odds", "for one last time",
 	"with the help of an old friend", "while the family watches",
-	"and nothing will ever be the same", "to save the town",
-	"during one long summer", "despite a terrible secret",
+	"to save the town", "during one long summer", "despite a terrible secret",
 }
 
 var names = []string{
@@ -209,7 +222,7 @@ type lighting struct {
 
 var lightings = []lighting{
 	{
-		sentences: []string{"It all happens at night.", "The story unfolds over one long night.", "Everything changes after midnight."},
+		sentences: []string{"It all happens at night.", "The story unfolds over one long night.", "Everything changes after dark."},
 		scale:     [3]float64{0.45, 0.5, 0.7}, add: [3]float64{0, 0, 25},
 	},
 	{
@@ -234,20 +247,24 @@ func (l *lighting) apply(img *image.RGBA) {
 type genre struct {
 	name                             string
 	adjectives, nouns, verbs, places []string
-	paint                            func(img *image.RGBA, rng *rand.Rand)
+	// roles are what a named hero can be ("Anna, a lonely widow, ...").
+	roles []string
+	paint func(img *image.RGBA, rng *rand.Rand)
 }
 
 var genres = []genre{
 	{
 		name:       "horror",
-		adjectives: []string{"haunted", "bloody", "cursed", "dark", "deadly", "terrifying"},
-		nouns:      []string{"ghost", "demon", "killer", "corpse", "witch", "nightmare", "vampire"},
+		roles:      []string{"priest", "babysitter", "night nurse", "gravedigger"},
+		adjectives: []string{"haunted", "bloody", "cursed", "midnight", "deadly", "terrifying"},
+		nouns:      []string{"ghost", "demon", "killer", "corpse", "witch", "house", "vampire"},
 		verbs:      []string{"haunts", "hunts", "murders", "possesses", "terrorizes"},
-		places:     []string{"an abandoned asylum", "a graveyard", "a remote cabin", "the old mansion"},
+		places:     []string{"a haunted house", "the old house at midnight", "a house by the graveyard", "the haunted mansion at midnight"},
 		paint:      paintHorror,
 	},
 	{
 		name:       "comedy",
+		roles:      []string{"roommate", "uncle", "best man", "substitute teacher"},
 		adjectives: []string{"hilarious", "clumsy", "goofy", "zany", "silly", "cheerful"},
 		nouns:      []string{"roommate", "wedding", "party", "prank", "dog", "uncle", "road trip"},
 		verbs:      []string{"crashes", "bungles", "jokes about", "pranks", "stumbles into"},
@@ -256,6 +273,7 @@ var genres = []genre{
 	},
 	{
 		name:       "romance",
+		roles:      []string{"widow", "florist", "painter", "bookseller"},
 		adjectives: []string{"tender", "passionate", "lonely", "charming", "heartbroken", "beautiful"},
 		nouns:      []string{"lover", "kiss", "bride", "heart", "romance", "sweetheart"},
 		verbs:      []string{"falls in love with", "marries", "kisses", "longs for", "courts"},
@@ -264,6 +282,7 @@ var genres = []genre{
 	},
 	{
 		name:       "scifi",
+		roles:      []string{"astronaut", "engineer", "pilot", "android"},
 		adjectives: []string{"alien", "robotic", "futuristic", "galactic", "cybernetic", "quantum"},
 		nouns:      []string{"spaceship", "android", "planet", "starship", "robot", "time machine"},
 		verbs:      []string{"invades", "colonizes", "reprograms", "teleports", "explores"},
@@ -272,6 +291,7 @@ var genres = []genre{
 	},
 	{
 		name:       "western",
+		roles:      []string{"cowboy", "sheriff", "rancher", "gunslinger"},
 		adjectives: []string{"dusty", "outlaw", "lonesome", "rugged", "wild", "desperate"},
 		nouns:      []string{"cowboy", "sheriff", "gunslinger", "ranch", "horse", "bandit", "saloon"},
 		verbs:      []string{"rides with", "duels", "robs", "rounds up", "chases"},
@@ -280,6 +300,7 @@ var genres = []genre{
 	},
 	{
 		name:       "ocean",
+		roles:      []string{"sailor", "captain", "diver", "pirate"},
 		adjectives: []string{"stormy", "sunken", "nautical", "tropical", "deep", "shipwrecked"},
 		nouns:      []string{"sailor", "captain", "submarine", "island", "pirate", "whale", "reef"},
 		verbs:      []string{"sails", "dives for", "navigates", "shipwrecks", "rescues"},
