@@ -98,16 +98,7 @@ func TestRenderComparison(t *testing.T) {
 func TestBuildCompare(t *testing.T) {
 	work := evalruntest.ColorWork(t)
 	main := encodertest.ColorEncoderName
-	m, err := heads.Load(work.Run(main))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{main + ".copy", main + ".seed-protocol"} {
-		m.Settings.Run = name
-		if err := m.Save(work.Run(name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	evalruntest.CopyRun(t, work, main, main+".copy", main+".seed-protocol")
 	var notes []string
 	d, err := Build(context.Background(), work, []string{main}, Options{Notef: func(f string, a ...any) { notes = append(notes, f) }})
 	if err != nil {

@@ -182,15 +182,8 @@ func TestWriteText(t *testing.T) {
 func TestEvaluate(t *testing.T) {
 	work := evalruntest.ColorWork(t)
 	main := encodertest.ColorEncoderName
-	m, err := heads.Load(work.Run(main))
-	if err != nil {
-		t.Fatal(err)
-	}
 	other := main + ".copy"
-	m.Settings.Run = other
-	if err := m.Save(work.Run(other)); err != nil {
-		t.Fatal(err)
-	}
+	evalruntest.CopyRun(t, work, main, other)
 	b, err := Evaluate(context.Background(), work, nil, evalrun.SplitTest, evalrun.Options{}, true)
 	if err != nil {
 		t.Fatal(err)

@@ -77,3 +77,19 @@ func ColorWork(t testing.TB) workdir.Dir {
 	}
 	return work
 }
+
+// CopyRun saves the heads of run src of work again under each of names, as
+// other runs of the same encoder (baselines, controls) would sit beside it.
+func CopyRun(t testing.TB, work workdir.Dir, src string, names ...string) {
+	t.Helper()
+	m, err := heads.Load(work.Run(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		m.Settings.Run = name
+		if err := m.Save(work.Run(name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
