@@ -128,6 +128,12 @@ func runPrepare(ctx context.Context, opts PrepareOptions, g *globalOptions, _ []
 	if err != nil {
 		return err
 	}
+	if g.Verbose > 0 {
+		if c, ok := dataset.ClosestIntros(man.Movies); ok {
+			g.logf("leak check: the most similar test/train intros below the threshold %.2f are test %s and train %s (Jaccard %.2f of the cleaned tokens)",
+				dataset.IntroLeakJaccard, c.Test, c.Train, c.Similarity)
+		}
+	}
 	if n := len(rep.IgnoredPosters); n > 0 && g.Verbose > 0 {
 		g.logf("ignored %d poster file(s) whose id has no row in info.csv: %s", n, strings.Join(shortList(rep.IgnoredPosters, 10), " "))
 	}

@@ -22,8 +22,9 @@ const (
 // (textprep: lower case, no punctuation or stop words, lemmas) already
 // folds case, punctuation and inflection, so 0.8 catches an intro copied
 // with a few words changed. On ../shared/data/movielens-posters the one
-// duplicated intro across the split scores 1.0 and the next most similar
-// test/train pair 0.28, so the threshold sits far from ordinary overlap.
+// duplicated intro across the split (2559/2565) scores 1.0 and the most
+// similar other test/train pair 0.28 (`reelmatch prepare -v` prints it, see
+// ClosestIntros), so the threshold sits far from ordinary overlap.
 const IntroLeakJaccard = 0.8
 
 // Leak is a held-out movie that shares an intro or a poster with a
@@ -71,8 +72,50 @@ func FindLeaks(movies []reel.Movie) []Leak {
 		}
 	}
 
-	// Intros: an inverted index over the training movies' token sets, so
-	// each test intro meets only the training intros it shares a token with.
+	introPairs(movies, train, test, func(ti, tr int, j float64) {
+		if j >= IntroLeakJaccard {
+			leaks = append(leaks, Leak{Kind: LeakIntro, Test: movies[ti].ID, Train: movies[tr].ID, Similarity: j})
+		}
+	})
+	slices.SortFunc(leaks, func(a, b Leak) int {
+		return cmp.Or(CompareIDs(a.Test, b.Test), cmp.Compare(a.Kind, b.Kind), CompareIDs(a.Train, b.Train))
+	})
+	return leaks
+}
+
+// ClosestIntros returns the test/train pair of cleaned intros with the
+// highest Jaccard similarity below IntroLeakJaccard (ties: the first by
+// test id, then train id): how close ordinary overlap comes to the leak
+// threshold. ok is false when no pair shares a token.
+func ClosestIntros(movies []reel.Movie) (closest Leak, ok bool) {
+	var train, test []int
+	for i, m := range movies {
+		switch m.Split {
+		case reel.SplitTrain:
+			train = append(train, i)
+		case reel.SplitTest:
+			test = append(test, i)
+		}
+	}
+	introPairs(movies, train, test, func(ti, tr int, j float64) {
+		if j >= IntroLeakJaccard {
+			return
+		}
+		c := Leak{Kind: LeakIntro, Test: movies[ti].ID, Train: movies[tr].ID, Similarity: j}
+		if !ok || j > closest.Similarity || j == closest.Similarity &&
+			cmp.Or(CompareIDs(c.Test, closest.Test), CompareIDs(c.Train, closest.Train)) < 0 {
+			closest, ok = c, true
+		}
+	})
+	return closest, ok
+}
+
+// introPairs calls fn with every (test, train) pair of movies (indices into
+// movies) whose cleaned intros share at least one token, and their
+// Jaccard similarity. An inverted index over the training intros' token
+// sets means each test intro meets only the training intros it shares a
+// token with. Intros that clean to nothing are skipped.
+func introPairs(movies []reel.Movie, train, test []int, fn func(test, train int, jaccard float64)) {
 	vocab := map[string]int{}
 	tokens := func(clean string) []int {
 		var out []int
@@ -113,17 +156,11 @@ func FindLeaks(movies []reel.Movie) []Leak {
 		}
 		for _, k := range touched {
 			inter := shared[k]
-			if j := float64(inter) / float64(len(set)+trainSize[k]-inter); j >= IntroLeakJaccard {
-				leaks = append(leaks, Leak{Kind: LeakIntro, Test: movies[i].ID, Train: movies[train[k]].ID, Similarity: j})
-			}
+			fn(i, train[k], float64(inter)/float64(len(set)+trainSize[k]-inter))
 			shared[k] = 0
 		}
 		touched = touched[:0]
 	}
-	slices.SortFunc(leaks, func(a, b Leak) int {
-		return cmp.Or(CompareIDs(a.Test, b.Test), cmp.Compare(a.Kind, b.Kind), CompareIDs(a.Train, b.Train))
-	})
-	return leaks
 }
 
 // LeakedTestIDs returns the distinct test movies of leaks, in the order

@@ -173,3 +173,24 @@ func TestPrepareReportsLeaks(t *testing.T) {
 		t.Errorf("Warnf called %d times for %d warnings", len(warnings), len(rep.Warnings))
 	}
 }
+
+func TestClosestIntros(t *testing.T) {
+	mv := func(id, clean string, split reel.Split) reel.Movie {
+		return reel.Movie{ID: reel.MovieID(id), CleanIntro: clean, Split: split}
+	}
+	movies := []reel.Movie{
+		mv("1", "a b c d", reel.SplitTrain),
+		mv("2", "x y", reel.SplitTrain),
+		mv("3", "a b c d", reel.SplitTest), // a leak of 1: not a candidate
+		mv("4", "a b z", reel.SplitTest),   // 2 of 5 with 1: 0.4
+		mv("5", "x q", reel.SplitTest),     // 1 of 3 with 2: 0.33
+	}
+	got, ok := ClosestIntros(movies)
+	want := Leak{Kind: LeakIntro, Test: "4", Train: "1", Similarity: 0.4}
+	if !ok || !cmp.Equal(want, got, cmpopts.EquateApprox(0, 1e-12)) {
+		t.Errorf("ClosestIntros = %+v, %v; want %+v", got, ok, want)
+	}
+	if _, ok := ClosestIntros(movies[:2]); ok {
+		t.Errorf("no test movies: ok")
+	}
+}
