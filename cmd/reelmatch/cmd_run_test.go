@@ -85,6 +85,13 @@ func TestPlanRuns(t *testing.T) {
 	if plan := planRuns(o, "builtin"); !cmp.Equal(plan[0].Splits, []string{evalrun.SplitTest, evalrun.SplitAll, evalrun.SplitTrain}) {
 		t.Errorf("seed protocol splits %v", plan[0].Splits)
 	}
+	// A tune file must not undo the recipe: train applies it again to
+	// every setting not given on the command line.
+	for _, f := range []string{"heads", "dropout", "average-epochs", "epochs", "val-fraction"} {
+		if !c.changed[f] {
+			t.Errorf("seed protocol leaves --%s to a tune file", f)
+		}
+	}
 }
 
 func TestRunPlanFlagErrors(t *testing.T) {

@@ -50,7 +50,11 @@ var seedProtocolFlags = []string{"dropout", "input-dropout", "epochs", "val-frac
 // seedProtocolConfig applies the seed's recipe to o.
 func seedProtocolConfig(o TrainOptions) TrainOptions {
 	o.Heads = heads.KindMLP
-	o.changed = withFlag(o.changed, "heads") // no tune file turns it into another kind
+	// The recipe is the experiment: no tune file may change its kind or
+	// the MLP settings a tune file chooses (dropout, weight averaging).
+	for _, f := range append(slices.Clone(seedProtocolFlags), "heads", "patience") {
+		o.changed = withFlag(o.changed, f)
+	}
 	o.Config.Dropout, o.Config.InputDropout = 0, 0
 	o.Config.Epochs = seedProtocolEpochs
 	o.Config.AverageEpochs = 0

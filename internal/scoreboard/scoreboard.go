@@ -39,8 +39,9 @@ type Run struct {
 	Name    string `json:"run"`
 	Encoder string `json:"encoder"`
 	Heads   string `json:"heads"`
-	// Seed is the training seed of an MLP run (closed-form heads and
-	// heads none have none: 0).
+	// Seed is the run's training seed (of the MLP's initialisation and
+	// batches, of a closed-form head's cross-validation folds); 0 for heads
+	// none.
 	Seed         int64  `json:"seed,omitempty"`
 	ShufflePairs bool   `json:"shuffle_pairs,omitempty"`
 	Role         string `json:"role"`
@@ -55,7 +56,7 @@ type Run struct {
 // evaluation.
 func NewRun(name string, s heads.Settings, r *evalrun.Result) Run {
 	run := Run{Name: name, Encoder: s.Encoder, Heads: s.Heads, ShufflePairs: s.ShufflePairs, Result: r, settings: s}
-	if s.Heads == heads.KindMLP {
+	if s.Heads != heads.KindIdentity {
 		run.Seed = s.Config.Seed
 	}
 	switch {
@@ -151,11 +152,12 @@ func familyKey(r Run) string {
 	return strings.Join([]string{r.Role, r.Encoder, r.Heads, r.settings.Fingerprint, fmt.Sprint(r.ShufflePairs)}, "\x00")
 }
 
-// sameRecipe reports whether two runs differ only in their seed: MLP heads
-// with equal settings apart from Config.Seed, on the same features, with
-// different seeds.
+// sameRecipe reports whether two runs differ only in their seed: trained
+// heads of one kind (the MLP, or a closed-form head whose cross-validation
+// folds the seed draws) with equal settings apart from Config.Seed, on the
+// same features, with different seeds.
 func sameRecipe(a, b Run) bool {
-	if a.Heads != heads.KindMLP || b.Heads != heads.KindMLP || a.Seed == b.Seed || familyKey(a) != familyKey(b) {
+	if a.Heads == heads.KindIdentity || a.Seed == b.Seed || familyKey(a) != familyKey(b) {
 		return false
 	}
 	sa, sb := a.settings, b.settings

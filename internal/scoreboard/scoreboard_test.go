@@ -204,3 +204,24 @@ func TestEvaluate(t *testing.T) {
 		t.Errorf("missing run: err %v, want one naming it", err)
 	}
 }
+
+// TestGroupsClosedFormSeeds: the default heads are closed-form, whose
+// cross-validation folds the seed draws; their seed replicates are
+// averaged like the MLP's.
+func TestGroupsClosedFormSeeds(t *testing.T) {
+	cca := func(seed int64) heads.Settings {
+		s := kind(heads.KindCCA)
+		s.Config.Seed = seed
+		return s
+	}
+	r := func(m float64) *evalrun.Result {
+		return result(evalrun.SplitTest, 10, [2]float64{m, m}, [2]float64{0.1, 0.1})
+	}
+	b, err := New(evalrun.SplitTest, []Run{NewRun("builtin", cca(1), r(0.61)), NewRun("builtin.seed2", cca(2), r(0.63))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Groups) != 1 || !cmp.Equal(b.Groups[0].Seeds, []int64{1, 2}) || b.Groups[0].Role != RoleModel {
+		t.Errorf("groups %+v, want the two CCA seeds as one model group", b.Groups)
+	}
+}

@@ -112,7 +112,7 @@ func (b *Board) notes() []string {
 		notes = append(notes, "control: the same training with the intro of each training pair shuffled to another poster; its held-out figures are chance as measured, not assumed.")
 	}
 	if seen[RoleBaseline] {
-		notes = append(notes, "baselines: closed-form ridge map and regularised CCA on the same features, regularisation chosen by cross-validation on the training split.")
+		notes = append(notes, "baselines: the other head kinds on the same features and training pairs; the ridge map and CCA are fitted in closed form, their regularisation chosen by cross-validation on the training split.")
 	}
 	if seen[RoleSeedProtocol] {
 		notes = append(notes, "seed's recipe: no dropout, 100 epochs, every training pair, last epoch kept (run --protocol seed): it memorises the training pairs.")
