@@ -1,8 +1,10 @@
 package main
 
-// Hostile state: run files damaged or edited after training. Every reader
-// of a run (eval, search, report) must refuse it with exit 1 and a one-line
-// message naming the file and the fix, and change nothing.
+// Hostile state: run files damaged or edited after training, hostile
+// training settings, an interrupted train. Every reader of a run (eval,
+// search, report) must refuse a damaged one with exit 1 and a one-line
+// message naming the file and the fix, and change nothing. The cases run
+// through the hostile harness (hostile_test.go).
 
 import (
 	"crypto/sha256"
@@ -13,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
@@ -50,95 +53,156 @@ func flipFileByte(t *testing.T, path string, offset int) {
 	}
 }
 
-func TestDamagedRunIsRefused(t *testing.T) {
-	src := synthWork(t, synthTestMovies)
-	const checksum = "does not match the checksum config.json recorded when it was trained"
-	for _, tc := range []struct {
-		name   string
-		damage func(t *testing.T, work workdir.Dir)
-		want   []string
-	}{
-		{"flipped byte in the weights", func(t *testing.T, w workdir.Dir) {
-			flipFileByte(t, w.Heads("builtin"), -7)
-		}, []string{"heads.safetensors", checksum, "run `reelmatch train` again"}},
-		{"swapped weight rows", func(t *testing.T, w workdir.Dir) {
-			f, err := safetensors.ReadFile(w.Heads("builtin"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			wt := f.Tensors["txt.net.0.weight"]
-			in := wt.Shape[1]
-			for j := range in {
-				wt.F32[j], wt.F32[in+j] = wt.F32[in+j], wt.F32[j]
-			}
-			if err := safetensors.WriteFile(w.Heads("builtin"), f.Tensors, f.Metadata); err != nil {
-				t.Fatal(err)
-			}
-		}, []string{"heads.safetensors", checksum}},
-		{"checksum removed", func(t *testing.T, w workdir.Dir) {
-			editJSON(t, w.RunConfig("builtin"), func(v map[string]any) { delete(v, "heads_sha256") })
-		}, []string{"records no checksum of heads.safetensors", "run `reelmatch train` again"}},
-		{"NaN weights with a matching checksum", func(t *testing.T, w workdir.Dir) {
-			f, err := safetensors.ReadFile(w.Heads("builtin"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f.Tensors["img.net.0.bias"].F32[2] = float32(math.NaN())
-			if err := safetensors.WriteFile(w.Heads("builtin"), f.Tensors, f.Metadata); err != nil {
-				t.Fatal(err)
-			}
-			editJSON(t, w.RunConfig("builtin"), func(v map[string]any) {
-				v["heads_sha256"] = sha256Hex(readFile(t, w.Heads("builtin")))
-			})
-		}, []string{`tensor "img.net.0.bias" value 2 is NaN`, "run `reelmatch train` again"}},
-		{"settings out of range", func(t *testing.T, w workdir.Dir) {
-			editJSON(t, w.RunConfig("builtin"), func(v map[string]any) {
-				v["config"].(map[string]any)["embed_dim"] = 100_000_000
-			})
-		}, []string{"config.json", "embed-dim must be in [1, 4096], got 100000000"}},
-		{"training movie moved to test in the manifest", func(t *testing.T, w workdir.Dir) {
-			editJSON(t, w.Manifest(), func(v map[string]any) {
-				for _, m := range v["movies"].([]any) {
-					if mv := m.(map[string]any); mv["split"] == string(reel.SplitTrain) {
-						mv["split"] = string(reel.SplitTest)
-						return
-					}
+// damagedRun is one way a trained run can be damaged after training.
+type damagedRun struct {
+	name   string
+	damage func(t *testing.T, w workdir.Dir)
+	want   []string
+}
+
+var damagedRuns = []damagedRun{
+	{"flipped byte in the weights", func(t *testing.T, w workdir.Dir) {
+		flipFileByte(t, w.Heads("builtin"), -7)
+	}, []string{"heads.safetensors", "does not match the checksum config.json recorded when it was trained", "run `reelmatch train` again"}},
+	{"swapped weight rows", func(t *testing.T, w workdir.Dir) {
+		f, err := safetensors.ReadFile(w.Heads("builtin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wt := f.Tensors["txt.net.0.weight"]
+		in := wt.Shape[1]
+		for j := range in {
+			wt.F32[j], wt.F32[in+j] = wt.F32[in+j], wt.F32[j]
+		}
+		if err := safetensors.WriteFile(w.Heads("builtin"), f.Tensors, f.Metadata); err != nil {
+			t.Fatal(err)
+		}
+	}, []string{"heads.safetensors", "does not match the checksum"}},
+	{"checksum removed", func(t *testing.T, w workdir.Dir) {
+		editJSON(t, w.RunConfig("builtin"), func(v map[string]any) { delete(v, "heads_sha256") })
+	}, []string{"records no checksum of heads.safetensors", "run `reelmatch train` again"}},
+	{"NaN weights with a matching checksum", func(t *testing.T, w workdir.Dir) {
+		f, err := safetensors.ReadFile(w.Heads("builtin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Tensors["img.net.0.bias"].F32[2] = float32(math.NaN())
+		if err := safetensors.WriteFile(w.Heads("builtin"), f.Tensors, f.Metadata); err != nil {
+			t.Fatal(err)
+		}
+		editJSON(t, w.RunConfig("builtin"), func(v map[string]any) {
+			v["heads_sha256"] = sha256Hex(readFile(t, w.Heads("builtin")))
+		})
+	}, []string{`tensor "img.net.0.bias" value 2 is NaN`, "run `reelmatch train` again"}},
+	{"settings out of range", func(t *testing.T, w workdir.Dir) {
+		editJSON(t, w.RunConfig("builtin"), func(v map[string]any) {
+			v["config"].(map[string]any)["embed_dim"] = 100_000_000
+		})
+	}, []string{"config.json", "embed-dim must be in [1, 4096], got 100000000"}},
+	{"training movie moved to test in the manifest", func(t *testing.T, w workdir.Dir) {
+		editJSON(t, w.Manifest(), func(v map[string]any) {
+			for _, m := range v["movies"].([]any) {
+				if mv := m.(map[string]any); mv["split"] == string(reel.SplitTrain) {
+					mv["split"] = string(reel.SplitTest)
+					return
 				}
-			})
-		}, []string{"run builtin was trained on another training split than", "rerun `reelmatch train --work"}},
-		{"training intro edited in the manifest", func(t *testing.T, w workdir.Dir) {
-			editJSON(t, w.Manifest(), func(v map[string]any) {
-				v["movies"].([]any)[0].(map[string]any)["intro_sha256"] = strings.Repeat("0", 64)
-			})
-		}, []string{"trained on another training split"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			work := copyWork(t, src)
-			tc.damage(t, work)
-			before := snapshot(t, string(work))
-			for _, args := range [][]string{
-				{"eval", "--work", string(work)},
-				{"search", "--work", string(work), "--poster", "1"},
-				{"report", "--work", string(work), "--out", filepath.Join(t.TempDir(), "r.html")},
-			} {
-				_, stderr, code := runCLI(t, args...)
-				if code != exitFailure {
-					t.Errorf("%s: exit %d, want %d; stderr %q", args[0], code, exitFailure, stderr)
-				}
-				for _, want := range tc.want {
-					if !strings.Contains(stderr, want) {
-						t.Errorf("%s: stderr %q lacks %q", args[0], stderr, want)
-					}
-				}
-				if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
-					t.Errorf("%s: stderr has %d lines: %q", args[0], n+1, stderr)
-				}
-			}
-			if d := summary(before, snapshot(t, string(work))); d != "" {
-				t.Errorf("a refused command changed WORK: %s", d)
 			}
 		})
+	}, []string{"run builtin was trained on another training split than", "rerun `reelmatch train --work"}},
+	{"training intro edited in the manifest", func(t *testing.T, w workdir.Dir) {
+		editJSON(t, w.Manifest(), func(v map[string]any) {
+			v["movies"].([]any)[0].(map[string]any)["intro_sha256"] = strings.Repeat("0", 64)
+		})
+	}, []string{"trained on another training split"}},
+}
+
+// TestHostileDamagedRun damages a trained run after training in each way
+// above: eval refuses it with exit 1, one line naming the file and the
+// fix, and writes nothing; search and report refuse the first and the
+// split edit the same way (they all load runs through evalrun.Load).
+func TestHostileDamagedRun(t *testing.T) {
+	var cases []hostileCase
+	for i, d := range damagedRuns {
+		cmds := [][]string{{"eval", "--work", "$DIR/work"}}
+		if i == 0 || strings.Contains(d.name, "manifest") {
+			cmds = append(cmds,
+				[]string{"search", "--work", "$DIR/work", "--poster", "1"},
+				[]string{"report", "--work", "$DIR/work", "--out", "$DIR/report.html"})
+		}
+		for _, args := range cmds {
+			cases = append(cases, hostileCase{
+				Name: args[0] + " of a run with " + d.name,
+				Setup: func(t *testing.T, dir string) {
+					hostileWork(t, dir)
+					d.damage(t, workdir.Dir(filepath.Join(dir, "work")))
+				},
+				Args:   args,
+				Exit:   exitFailure,
+				Stderr: d.want,
+				Check: func(t *testing.T, _ string, r hostileResult) {
+					if n := strings.Count(strings.TrimSpace(r.Stderr), "\n"); n != 0 {
+						t.Errorf("stderr has %d lines: %q", n+1, r.Stderr)
+					}
+				},
+			})
+		}
 	}
+	runHostileCases(t, cases)
+}
+
+// TestHostileTrainSettings gives train and its neighbours hostile numbers
+// through the harness (memory-limited subprocess): each is refused with
+// exit 2 naming the flag and the range, within seconds, with nothing
+// written; --hidden sizes that each fit but together would need gigabytes
+// are refused once the feature sizes are known, before training.
+func TestHostileTrainSettings(t *testing.T) {
+	train := func(extra ...string) []string {
+		return append([]string{"train", "--work", "$DIR/work", "--encoder", "builtin", "--heads", "mlp"}, extra...)
+	}
+	cases := []hostileCase{
+		{Name: "train --hidden 100000000", Setup: hostileWork, Args: train("--hidden", "100000000"), Exit: exitUsage,
+			Stderr: []string{`"--hidden" flag`, "each value must be in [1, 8192], got 100000000"}},
+		{Name: "train --hidden fits per layer, not together", Setup: hostileWork, Args: train("--hidden", "8192,8192,8192"), Exit: exitUsage,
+			Stderr: []string{"GiB to train, over the 2 GiB limit: lower hidden, embed-dim or average-epochs"}},
+		{Name: "train --temperature nan", Setup: hostileWork, Args: train("--temperature", "nan"), Exit: exitUsage,
+			Stderr: []string{`"--temperature" flag: must be a finite number in [0.001, 10], got NaN`}},
+		{Name: "train --lr-gamma nan", Setup: hostileWork, Args: train("--lr-gamma", "nan"), Exit: exitUsage,
+			Stderr: []string{`"--lr-gamma" flag: must be a finite number in (0, 1], got NaN`}},
+		{Name: "train --lr -inf", Setup: hostileWork, Args: train("--lr=-inf"), Exit: exitUsage,
+			Stderr: []string{`"--lr" flag: must be a finite number in (0, 1], got -Inf`}},
+		{Name: "train --epochs 1e9", Setup: hostileWork, Args: train("--epochs", "1000000000"), Exit: exitUsage,
+			Stderr: []string{`"--epochs" flag: must be in [1, 10000], got 1000000000`}},
+		{Name: "train --batch 0", Setup: hostileWork, Args: train("--batch", "0"), Exit: exitUsage,
+			Stderr: []string{`"--batch" flag: must be in [2, 4096], got 0`}},
+		{Name: "run --dropout 1", Args: []string{"run", "--data", "$DIR/data", "--work", "$DIR/work", "--dropout", "1"}, Exit: exitUsage,
+			Stderr: []string{`"--dropout" flag: must be in [0, 1), got 1`}},
+		{Name: "demo --movies 1e12", Args: []string{"demo", "--work", "$DIR/demo", "--movies", "1000000000000"}, Exit: exitUsage,
+			Stderr: []string{`"--movies" flag: must be in [10, 100000]`}},
+		{Name: "embed --batch -1", Setup: hostileWork, Args: []string{"embed", "--work", "$DIR/work", "--batch=-1"}, Exit: exitUsage,
+			Stderr: []string{`"--batch" flag: must be in [1, 256], got -1`}},
+		{Name: "search -k 1e9", Setup: hostileWork, Args: []string{"search", "--work", "$DIR/work", "--poster", "1", "-k", "1000000000"}, Exit: exitUsage,
+			Stderr: []string{`must be in [1, 10000], got 1000000000`}},
+		{Name: "REELMATCH_QUIET=maybe", Setup: hostileWork, Args: train(), Env: []string{"REELMATCH_QUIET=maybe"}, Exit: exitUsage,
+			Stderr: []string{`environment variable REELMATCH_QUIET="maybe" is not a valid --quiet`}},
+	}
+	for i := range cases {
+		cases[i].Timeout = 10 * time.Second
+	}
+	runHostileCases(t, cases)
+}
+
+// TestHostileTrainInterrupted stops train with Ctrl-C mid-training: exit
+// 130, and the WORK folder, previous run included, is exactly as it was
+// (no half run, no temporary folder).
+func TestHostileTrainInterrupted(t *testing.T) {
+	runHostileCases(t, []hostileCase{{
+		Name:          "train interrupted by Ctrl-C",
+		Setup:         hostileWork,
+		Args:          []string{"train", "--work", "$DIR/work", "--encoder", "builtin", "--heads", "mlp", "--epochs", "10000"},
+		InterruptWhen: "epoch   1",
+		Exit:          exitInterrupted,
+		Stderr:        []string{"interrupted"},
+	}})
 }
 
 // TestEditedTrainTxtIsRefused edits train.txt after training and reruns
@@ -164,7 +228,7 @@ func TestEditedTrainTxtIsRefused(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"embed", "-q", "--work", string(work)},
-		{"train", "-q", "--work", string(work), "--epochs", "2"},
+		{"train", "-q", "--work", string(work), "--heads", "mlp", "--epochs", "2"},
 		{"eval", "-q", "--work", string(work)},
 	} {
 		if _, stderr, code := runCLI(t, args...); code != exitOK {
