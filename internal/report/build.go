@@ -175,7 +175,7 @@ func (b *builder) run(name string) (Run, map[string]string, error) {
 	if err != nil {
 		return Run{}, nil, err
 	}
-	run := Run{Encoder: name}
+	run := Run{Encoder: name, Heads: space.Heads.Settings.Heads}
 	if b.encoder == "" {
 		b.encoder = space.Encoder
 	}

@@ -42,7 +42,10 @@ type Data struct {
 // Run is one encoder's trained heads in WORK.
 type Run struct {
 	Encoder string
-	Splits  []Split
+	// Heads is the head kind (heads.KindMLP, KindCCA, ...): only the MLP
+	// trains by epochs, so only it has a loss curve.
+	Heads  string
+	Splits []Split
 	// Epochs is the loss curve; empty for runs without training (heads none).
 	Epochs []Epoch
 	// Examples are the seed's qualitative study on the default split.

@@ -150,3 +150,23 @@ func TestHeatmapFigure(t *testing.T) {
 		t.Errorf("%d column ticks, want 3", n)
 	}
 }
+
+// TestNoLossCurve says why a run has no loss curve, by head kind.
+func TestNoLossCurve(t *testing.T) {
+	for kind, want := range map[string]string{
+		"cca":    "cca heads are fitted in closed form, not trained by epochs",
+		"linear": "linear heads are fitted in closed form, not trained by epochs",
+		"none":   "heads none train nothing",
+		"mlp":    "no training history in WORK",
+	} {
+		d := sampleData(t)
+		d.Runs[0].Epochs, d.Runs[0].Heads = nil, kind
+		var b bytes.Buffer
+		if err := Render(&b, d); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("heads %s: the report does not say %q", kind, want)
+		}
+	}
+}
