@@ -333,3 +333,59 @@ func TestHostileModelFiles(t *testing.T) {
 	})
 	runHostileCases(t, cases)
 }
+
+// TestHostileWorkFiles: files of WORK replaced by a FIFO or a link to
+// /dev/zero (a hostile or damaged WORK) stop search, serve, eval and
+// report with the file's name instead of blocking or reading forever.
+func TestHostileWorkFiles(t *testing.T) {
+	type swap struct {
+		file string
+		with string // "fifo" or "zero"
+	}
+	var cases []hostileCase
+	for _, sw := range []swap{
+		{"work/manifest.json", "fifo"},
+		{"work/features/builtin.safetensors", "fifo"},
+		{"work/features/builtin.safetensors", "zero"},
+		{"work/features/builtin.state", "fifo"},
+		{"work/runs/builtin/heads.safetensors", "fifo"},
+		{"work/runs/builtin/config.json", "zero"},
+	} {
+		setup := func(t *testing.T, dir string) {
+			hostileWork(t, dir)
+			if err := os.Remove(filepath.Join(dir, sw.file)); err != nil {
+				t.Fatal(err)
+			}
+			if sw.with == "fifo" {
+				mkfifo(t, dir, sw.file)
+			} else {
+				symlink(t, dir, sw.file, "/dev/zero")
+			}
+		}
+		want := filepath.Base(sw.file) + ": is a named pipe (FIFO), not a regular file"
+		if sw.with == "zero" {
+			want = filepath.Base(sw.file) + ": is a character device, not a regular file"
+		}
+		for _, args := range [][]string{
+			{"search", "--work", "$DIR/work", "--text", "a heist"},
+			{"serve", "--work", "$DIR/work", "--addr", "127.0.0.1:0"},
+			{"eval", "--work", "$DIR/work"},
+		} {
+			if sw.file == "work/features/builtin.state" && args[0] == "eval" {
+				continue // eval reads no encoder
+			}
+			c := hostileCase{
+				Name: args[0] + " with " + sw.file + " as " + sw.with, Setup: setup, Args: args,
+				Exit: exitFailure, Stderr: []string{want},
+			}
+			if sw.file == "work/features/builtin.state" && args[0] == "serve" {
+				// Browsing needs no encoder: serve says why search is off,
+				// serves, and stops on Ctrl-C.
+				c.Exit, c.InterruptWhen = exitOK, "Ctrl-C to stop"
+				c.Stderr = []string{"warning: text and image search disabled: open encoder builtin: read encoder state: ", want}
+			}
+			cases = append(cases, c)
+		}
+	}
+	runHostileCases(t, cases)
+}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // tmpInfix separates a target's name from the random suffix of its
@@ -109,7 +110,7 @@ func removeStale(dir, prefix, keep string) {
 // removeIfUnlocked removes path (a file or a whole folder) when no process
 // holds its lock, and reports whether it did.
 func removeIfUnlocked(path string) bool {
-	f, err := os.Open(path)
+	f, err := openNonBlocking(path)
 	if err != nil {
 		return false
 	}
@@ -136,4 +137,11 @@ func syncDir(dir string) {
 		d.Sync()
 		d.Close()
 	}
+}
+
+// openNonBlocking opens path for reading (and locking) without blocking:
+// a named pipe put where a file or folder is expected would otherwise
+// block the open until a writer came.
+func openNonBlocking(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }

@@ -117,7 +117,7 @@ func swapIn(tmp, dir string) error {
 // set-aside folder alone while this writer lives, and restores it if the
 // writer dies before the second rename.
 func swapAside(tmp, dir string) error {
-	old, err := os.Open(dir)
+	old, err := openNonBlocking(dir)
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func RecoverDir(dir string) error {
 // restore renames the set-aside folder aside back to dir when no live
 // writer holds it.
 func restore(aside, dir string) bool {
-	f, err := os.Open(aside)
+	f, err := openNonBlocking(aside)
 	if err != nil {
 		return false
 	}

@@ -10,8 +10,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 )
@@ -105,7 +105,7 @@ func notFound(path string, err error) error {
 
 // Stat reads only the header of a cache file.
 func Stat(path string) (*Info, error) {
-	fh, err := os.Open(path)
+	fh, err := inputfile.Open(path, inputfile.Cache) // a FIFO or device never blocks
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, notFound(path, err)
 	}

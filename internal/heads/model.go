@@ -2,6 +2,7 @@ package heads
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/reelmatch/reelmatch/internal/atomicfile"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
@@ -334,7 +336,7 @@ func (m *Model) Save(runDir string) error {
 func ReadSettings(runDir string) (Settings, error) {
 	var s Settings
 	path := filepath.Join(runDir, SettingsFile)
-	b, err := os.ReadFile(path)
+	b, err := inputfile.ReadFile(context.Background(), path, inputfile.Config)
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, fmt.Errorf("%w in %q: run `reelmatch train` first", ErrNoCheckpoint, runDir)
 	}
@@ -413,20 +415,13 @@ func Load(runDir string) (*Model, error) {
 // readWeights reads a whole heads file, refusing anything but a regular
 // file of at most maxWeightsFile bytes.
 func readWeights(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, inputfile.Weights) // a FIFO or device never blocks
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%q is not a regular file", path)
-	}
-	if st.Size() > maxWeightsFile {
-		return nil, fmt.Errorf("%q is %d bytes, over the %d MiB heads cap", path, st.Size(), maxWeightsFile>>20)
+	if f.Size() > maxWeightsFile {
+		return nil, fmt.Errorf("%q is %d bytes, over the %d MiB heads cap", path, f.Size(), maxWeightsFile>>20)
 	}
 	return io.ReadAll(io.LimitReader(f, maxWeightsFile+1))
 }

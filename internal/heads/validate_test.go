@@ -230,7 +230,7 @@ func TestLoadChecksum(t *testing.T) {
 			if err := os.Mkdir(path, 0o755); err != nil {
 				t.Fatal(err)
 			}
-		}, "is not a regular file"},
+		}, "heads.safetensors: is a folder, not a regular file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := save(t, 1)

@@ -277,6 +277,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 // Close closes the file.
 func (f *File) Close() error { return f.f.Close() }
 
+// Fd is the file descriptor, for mapping the file into memory (reads
+// through it are not capped; map at most Size bytes).
+func (f *File) Fd() uintptr { return f.f.Fd() }
+
 // chunk is how much ReadFile reads between checks of its context.
 const chunk = 4 << 20
 

@@ -5,9 +5,10 @@ package safetensors
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"syscall"
 	"unsafe"
+
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
 
 // MapFile is ReadFile through a read-only shared memory map. F32 tensors
@@ -22,19 +23,12 @@ import (
 // mapping of the old file intact; truncating a mapped file in place would
 // fault the reader. Only regular files are mapped.
 func MapFile(path string) (*File, error) {
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path, inputfile.Cache) // a FIFO or device never blocks
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("map safetensors %q: not a regular file", path)
-	}
-	size := st.Size()
+	size := f.Size()
 	if size < 8 || size != int64(int(size)) {
 		return ReadFile(path) // too small to hold a header: ReadFile says why
 	}
