@@ -186,8 +186,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // (the others get 413, or 503 with Retry-After when every upload slot or
 // the decode memory is taken), and the server's resident memory at its
 // peak (VmHWM) and 1.5 s after the burst. Each image kind gets a fresh
-// server, so each peak is its own. REELMATCH_BENCH_SERVE_BIN=PATH serves
-// with another reelmatch binary instead (an older build, to compare).
+// server, so each peak is its own.
 //
 //	go test -run '^$' -bench ServeUploads -benchtime 200x ./cmd/reelmatch
 func BenchmarkServeUploads(b *testing.B) {
@@ -218,20 +217,18 @@ func BenchmarkServeUploads(b *testing.B) {
 	}
 }
 
-// startServeProcess starts `reelmatch serve --json` on 127.0.0.1:0 over
-// work as a subprocess and stops it (SIGTERM) when the benchmark ends.
+// startServeProcess starts `reelmatch serve --json` (this test binary as
+// the CLI) on 127.0.0.1:0 over work as a subprocess and stops it (SIGTERM)
+// when the benchmark ends.
 func startServeProcess(b *testing.B, work workdir.Dir) *hostileProc {
 	b.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)
 	}
-	if bin := os.Getenv("REELMATCH_BENCH_SERVE_BIN"); bin != "" {
-		self = bin
-	}
 	cmd := exec.Command(self, "serve", "-q", "--json", "--work", string(work), "--addr", "127.0.0.1:0")
 	cmd.Env = hostileEnv(b.TempDir())
-	p := &hostileProc{Stdout: &watchBuffer{}, Stderr: &watchBuffer{}}
+	p := &hostileProc{Stdout: &syncBuffer{}, Stderr: &syncBuffer{}}
 	cmd.Stdout, cmd.Stderr = p.Stdout, p.Stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

@@ -37,7 +37,6 @@ package main
 // changes).
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -115,16 +114,16 @@ type hostileCase struct {
 type hostileProc struct {
 	Dir            string
 	Pid            int
-	Stdout, Stderr *watchBuffer
+	Stdout, Stderr *syncBuffer
 }
 
 // WaitStdout waits up to d for stdout to contain frag and returns stdout.
 func (p *hostileProc) WaitStdout(t testing.TB, frag string, d time.Duration) string {
 	t.Helper()
-	select {
-	case <-p.Stdout.when(frag, 0):
-	case <-time.After(d):
-		t.Fatalf("stdout lacks %q after %s; stderr:\n%s", frag, d, p.Stderr.String())
+	for deadline := time.Now().Add(d); !strings.Contains(p.Stdout.String(), frag); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stdout lacks %q after %s; stderr:\n%s", frag, d, p.Stderr.String())
+		}
 	}
 	return p.Stdout.String()
 }
@@ -197,7 +196,7 @@ func runHostile(t *testing.T, c hostileCase) hostileResult {
 	for _, e := range c.Env {
 		cmd.Env = append(cmd.Env, sub(e))
 	}
-	stdout, stderr := &watchBuffer{}, &watchBuffer{}
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
@@ -208,7 +207,9 @@ func runHostile(t *testing.T, c hostileCase) hostileResult {
 	go func() { done <- cmd.Wait() }()
 	var interrupt <-chan time.Time
 	if c.InterruptWhen != "" || c.InterruptAfter > 0 {
-		interrupt = stderr.when(c.InterruptWhen, c.InterruptAfter)
+		stop := make(chan struct{})
+		defer close(stop)
+		interrupt = stderr.when(c.InterruptWhen, c.InterruptAfter, stop)
 	}
 	// Whatever happens below, the process group dies at the timeout.
 	timedOut := false
@@ -401,34 +402,23 @@ func digestDiff(before, after map[string]string) string {
 	return strings.Join(lines, "\n")
 }
 
-// watchBuffer is a stderr buffer that can signal when a fragment appears.
-type watchBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *watchBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *watchBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // when returns a channel that fires once the buffer contains frag (or at
-// once for "") and then after delay.
-func (w *watchBuffer) when(frag string, delay time.Duration) <-chan time.Time {
+// once for "") and then after delay, unless stop closes first.
+func (w *syncBuffer) when(frag string, delay time.Duration, stop <-chan struct{}) <-chan time.Time {
 	ch := make(chan time.Time, 1)
 	go func() {
 		for frag != "" && !strings.Contains(w.String(), frag) {
-			time.Sleep(20 * time.Millisecond)
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
-		time.Sleep(delay)
-		ch <- time.Now()
+		select {
+		case <-stop:
+		case <-time.After(delay):
+			ch <- time.Now()
+		}
 	}()
 	return ch
 }
