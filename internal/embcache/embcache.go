@@ -80,8 +80,11 @@ type Info struct {
 
 // Load reads a whole cache file. A missing file gives an error wrapping
 // ErrNotFound (and fs.ErrNotExist) that says to run `reelmatch embed`.
-func Load(path string) (*Features, error) {
-	file, err := safetensors.ReadFile(path)
+func Load(path string) (*Features, error) { return load(path, safetensors.ReadFile) }
+
+// load reads a cache file with read (safetensors.ReadFile or MapFile).
+func load(path string, read func(string) (*safetensors.File, error)) (*Features, error) {
+	file, err := read(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, notFound(path, err)
 	}

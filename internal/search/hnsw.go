@@ -258,7 +258,7 @@ type visitedSet struct {
 	marks []uint32
 	gen   uint32
 	near  nearHeap
-	far   farHeap
+	far   nearHeap // negated: the farthest on top
 	buf   []int32
 }
 
@@ -274,18 +274,18 @@ func (v *visitedSet) reset() {
 // found from the entry points, nearest first.
 func (h *HNSW) searchLayer(q []float32, eps []hnswCand, ef, l int, vis *visitedSet) []hnswCand {
 	vis.reset()
-	cands, results := vis.near[:0], vis.far[:0]
+	cands, results := vis.near[:0], vis.far[:0] // results holds neg(candidate)
 	for _, e := range eps {
 		vis.marks[e.i] = vis.gen
 		cands.push(e)
-		results.push(e)
+		results.push(neg(e))
 	}
 	for len(results) > ef {
 		results.pop()
 	}
 	for len(cands) > 0 {
 		c := cands.pop()
-		if results[0].less(c) && len(results) >= ef {
+		if neg(results[0]).less(c) && len(results) >= ef {
 			break
 		}
 		vis.buf = h.links(c.i, l, vis.buf)
@@ -295,16 +295,19 @@ func (h *HNSW) searchLayer(q []float32, eps []hnswCand, ef, l int, vis *visitedS
 			}
 			vis.marks[e] = vis.gen
 			ec := hnswCand{h.dist(q, e), e}
-			if len(results) < ef || ec.less(results[0]) {
+			if len(results) < ef || ec.less(neg(results[0])) {
 				cands.push(ec)
-				results.push(ec)
+				results.push(neg(ec))
 				if len(results) > ef {
 					results.pop()
 				}
 			}
 		}
 	}
-	out := slices.Clone([]hnswCand(results))
+	out := make([]hnswCand, len(results))
+	for j, r := range results {
+		out[j] = neg(r)
+	}
 	vis.near, vis.far = cands, results
 	slices.SortFunc(out, compareHNSW)
 	return out
@@ -473,10 +476,13 @@ func (h *HNSW) Search(query []float32, k int) ([]reel.Hit, error) {
 	return hits, nil
 }
 
-// nearHeap and farHeap are binary heaps of candidates with the nearest
-// (nearHeap) or the farthest (farHeap) on top; typed, so the comparisons
-// inline.
+// nearHeap is a binary heap of candidates with the nearest on top, typed
+// so the comparisons inline. searchLayer keeps its farthest-first result
+// list in one too, as negated candidates (neg): the smallest (-d, -i) is
+// the largest (d, i).
 type nearHeap []hnswCand
+
+func neg(c hnswCand) hnswCand { return hnswCand{-c.d, -c.i} }
 
 func (h *nearHeap) push(x hnswCand) {
 	*h = append(*h, x)
@@ -502,44 +508,6 @@ func (h *nearHeap) pop() hnswCand {
 			best = l
 		}
 		if r < last && s[r].less(s[best]) {
-			best = r
-		}
-		if best == i {
-			break
-		}
-		s[i], s[best] = s[best], s[i]
-		i = best
-	}
-	*h = s
-	return top
-}
-
-type farHeap []hnswCand
-
-func (h *farHeap) push(x hnswCand) {
-	*h = append(*h, x)
-	s := *h
-	for i := len(s) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !s[p].less(s[i]) {
-			break
-		}
-		s[i], s[p] = s[p], s[i]
-		i = p
-	}
-}
-
-func (h *farHeap) pop() hnswCand {
-	s := *h
-	top, last := s[0], len(s)-1
-	s[0] = s[last]
-	s = s[:last]
-	for i := 0; ; {
-		l, r, best := 2*i+1, 2*i+2, i
-		if l < last && s[best].less(s[l]) {
-			best = l
-		}
-		if r < last && s[best].less(s[r]) {
 			best = r
 		}
 		if best == i {

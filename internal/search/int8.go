@@ -2,7 +2,6 @@ package search
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/vecmath"
@@ -108,23 +107,9 @@ func (q *Int8Index) SearchBatch(queries [][]float32, k int) ([][]reel.Hit, error
 		return out, nil
 	}
 	depth := min(n, Rescore(k))
-	panels := x.panels()
-	workers := x.workers()
-	parts := make([][]topK, workers)
-	var wg sync.WaitGroup
-	chunk := (panels + workers - 1) / workers
-	for w := range workers {
-		lo, hi := min(panels, w*chunk), min(panels, (w+1)*chunk)
-		parts[w] = newTops(len(qs), depth)
-		wg.Go(func() { q.scan(qs, parts[w], lo, hi) })
-	}
-	wg.Wait()
+	cands := inParallel(x.panels(), x.workers(), len(qs), depth, func(tops []topK, lo, hi int) { q.scan(qs, tops, lo, hi) })
 	for i := range qs {
-		var cands []cand
-		for w := range workers {
-			cands = append(cands, parts[w][i].h...)
-		}
-		out[i] = x.hits(q.rescore(qs[i].sc.qb, cands), k)
+		out[i] = x.hits(q.rescore(qs[i].sc.qb, cands[i]), k)
 	}
 	return out, nil
 }

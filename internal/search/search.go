@@ -245,18 +245,24 @@ func (x *Index) workers() int {
 // range for every query in its own goroutine, and returns per query every
 // worker's k best together.
 func (x *Index) scanParallel(qbs [][]float32, k, workers int) [][]cand {
-	panels := x.panels()
+	return inParallel(x.panels(), workers, len(qbs), k, func(tops []topK, lo, hi int) { x.scan(qbs, tops, lo, hi) })
+}
+
+// inParallel splits panels [0, panels) into one range per worker, runs
+// scan on each with its own nq heaps of k, and returns per query every
+// worker's candidates together.
+func inParallel(panels, workers, nq, k int, scan func(tops []topK, lo, hi int)) [][]cand {
 	parts := make([][]topK, workers)
 	var wg sync.WaitGroup
 	chunk := (panels + workers - 1) / workers
 	for w := range workers {
 		lo, hi := min(panels, w*chunk), min(panels, (w+1)*chunk)
-		parts[w] = newTops(len(qbs), k)
-		wg.Go(func() { x.scan(qbs, parts[w], lo, hi) })
+		parts[w] = newTops(nq, k)
+		wg.Go(func() { scan(parts[w], lo, hi) })
 	}
 	wg.Wait()
-	out := make([][]cand, len(qbs))
-	for qi := range qbs {
+	out := make([][]cand, nq)
+	for qi := range out {
 		for w := range workers {
 			out[qi] = append(out[qi], parts[w][qi].h...)
 		}
