@@ -2,6 +2,7 @@ package search
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -108,6 +109,12 @@ func (o HNSWOptions) Check() error {
 // are normalised, a zero vector stays zero). Ids must be unique and vectors
 // finite, as for Index.
 func NewHNSW(ids []reel.MovieID, vecs [][]float32, o HNSWOptions) (*HNSW, error) {
+	return NewHNSWContext(context.Background(), ids, vecs, o)
+}
+
+// NewHNSWContext is NewHNSW that stops inserting and returns ctx's error
+// when ctx is cancelled (a 1M build takes tens of CPU-minutes).
+func NewHNSWContext(ctx context.Context, ids []reel.MovieID, vecs [][]float32, o HNSWOptions) (*HNSW, error) {
 	if err := o.Check(); err != nil {
 		return nil, err
 	}
@@ -164,7 +171,7 @@ func NewHNSW(ids []reel.MovieID, vecs [][]float32, o HNSWOptions) (*HNSW, error)
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= n {
+				if i >= n || ctx.Err() != nil {
 					return
 				}
 				h.insert(int32(i))
@@ -172,6 +179,9 @@ func NewHNSW(ids []reel.MovieID, vecs [][]float32, o HNSWOptions) (*HNSW, error)
 		})
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("build hnsw: %w", err)
+	}
 	h.built = true
 	return h, nil
 }

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"errors"
 	"math"
 	"strings"
@@ -155,5 +156,18 @@ func TestHNSWErrorsAndEdges(t *testing.T) {
 	}
 	if h.Kind() != KindHNSW || h.Len() != 3 || h.Bytes() < 3*2*4 {
 		t.Errorf("Kind %q Len %d Bytes %d", h.Kind(), h.Len(), h.Bytes())
+	}
+}
+
+func TestHNSWBuildCancelled(t *testing.T) {
+	x, _ := seededIndex(t, 2000, 8, 1, 13)
+	vecs := make([][]float32, x.Len())
+	for i, id := range x.IDs() {
+		vecs[i], _ = x.Vector(id)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := NewHNSWContext(ctx, x.IDs(), vecs, DefaultHNSWOptions()); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled build: err %v, want context.Canceled", err)
 	}
 }

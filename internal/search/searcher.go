@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,12 +54,13 @@ func CheckKind(kind string) error {
 // Build returns an index of kind over ids and vecs (aligned row by row).
 // exact and int8 copy the vectors into panels and serve concurrent queries
 // through a Batcher; hnsw builds its graph with o.
-func Build(kind string, ids []reel.MovieID, vecs [][]float32, o HNSWOptions) (Searcher, error) {
+// A cancelled ctx stops an hnsw build.
+func Build(ctx context.Context, kind string, ids []reel.MovieID, vecs [][]float32, o HNSWOptions) (Searcher, error) {
 	if err := CheckKind(kind); err != nil {
 		return nil, err
 	}
 	if kind == KindHNSW {
-		return NewHNSW(ids, vecs, o)
+		return NewHNSWContext(ctx, ids, vecs, o)
 	}
 	x, err := FromVectors(ids, vecs)
 	if err != nil {
