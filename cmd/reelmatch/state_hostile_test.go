@@ -191,6 +191,61 @@ func TestHostileTrainSettings(t *testing.T) {
 	runHostileCases(t, cases)
 }
 
+// TestHostileTrainDiverges feeds train features so large (finite, and
+// sealed as embed would) that the loss overflows: train says it diverged,
+// exit 1, and the previous run and everything else stay as they were.
+func TestHostileTrainDiverges(t *testing.T) {
+	runHostileCases(t, []hostileCase{{
+		Name: "train on features that overflow",
+		Setup: func(t *testing.T, dir string) {
+			hostileWork(t, dir)
+			path := workdir.Dir(filepath.Join(dir, "work")).Features("builtin")
+			f, err := safetensors.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range [][]float32{f.Tensors["image"].F32, f.Tensors["text"].F32} {
+				for i := range v {
+					v[i] = 3e38 * float32(1-2*(i%2))
+				}
+			}
+			if err := safetensors.WriteFile(path, f.Tensors, safetensors.Seal(f.Tensors, f.Metadata)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Args:   []string{"train", "--work", "$DIR/work", "--encoder", "builtin", "--heads", "mlp", "--standardize=false", "--epochs", "3"},
+		Exit:   exitFailure,
+		Stderr: []string{"training diverged"},
+	}})
+}
+
+// TestHostileRunInterrupted stops `run` with Ctrl-C in its train stage:
+// exit 130 and the previous run byte for byte (prepare and embed, which
+// ran to the end, may have refreshed the manifest and the cache).
+func TestHostileRunInterrupted(t *testing.T) {
+	runHostileCases(t, []hostileCase{{
+		Name: "run interrupted by Ctrl-C while training",
+		Setup: func(t *testing.T, dir string) {
+			hostileWork(t, dir)
+			var m struct {
+				DataDir string `json:"data_dir"`
+			}
+			if err := json.Unmarshal(readFile(t, filepath.Join(dir, "work", "manifest.json")), &m); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.CopyFS(filepath.Join(dir, "data"), os.DirFS(m.DataDir)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Args:          []string{"run", "--data", "$DIR/data", "--work", "$DIR/work", "--encoder", "builtin", "--heads", "mlp", "--epochs", "10000"},
+		InterruptWhen: "epoch   1",
+		Exit:          exitInterrupted,
+		Stderr:        []string{"interrupted"},
+		Unchanged:     []string{"work/runs"},
+		Timeout:       60 * time.Second,
+	}})
+}
+
 // TestHostileTrainInterrupted stops train with Ctrl-C mid-training: exit
 // 130, and the WORK folder, previous run included, is exactly as it was
 // (no half run, no temporary folder).

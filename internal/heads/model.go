@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -62,10 +61,6 @@ var ErrNoCheckpoint = errors.New("no trained heads")
 // ErrDamaged is wrapped by Load when the weights do not match the checksum
 // config.json recorded, or hold values no training produces.
 var ErrDamaged = errors.New("damaged heads")
-
-// maxWeightsFile bounds the heads file Load reads: twice what the largest
-// heads MaxTrainBytes lets train hold.
-const maxWeightsFile = 512 << 20
 
 // Settings is what config.json holds beside the weights: the head settings
 // and where the run came from. Train fills Config and the training counts;
@@ -380,7 +375,7 @@ func Load(runDir string) (*Model, error) {
 		}
 	}
 	path := filepath.Join(runDir, WeightsFile)
-	b, err := readWeights(path)
+	b, err := inputfile.ReadFile(context.Background(), path, inputfile.Weights)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: %q is missing: run `reelmatch train` again", ErrNoCheckpoint, path)
@@ -410,18 +405,4 @@ func Load(runDir string) (*Model, error) {
 	m := newModel(s.Config, w)
 	m.Settings = s
 	return m, nil
-}
-
-// readWeights reads a whole heads file, refusing anything but a regular
-// file of at most maxWeightsFile bytes.
-func readWeights(path string) ([]byte, error) {
-	f, err := inputfile.Open(path, inputfile.Weights) // a FIFO or device never blocks
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if f.Size() > maxWeightsFile {
-		return nil, fmt.Errorf("%q is %d bytes, over the %d MiB heads cap", path, f.Size(), maxWeightsFile>>20)
-	}
-	return io.ReadAll(io.LimitReader(f, maxWeightsFile+1))
 }

@@ -169,7 +169,7 @@ func (t *trainer) trainStep(img, txt []float32, n int) (loss float32, err error)
 		}
 	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return loss, fmt.Errorf("%w: loss is %v", ErrDiverged, loss)
+		return loss, fmt.Errorf("%w: loss is %v (lower the learning rate, keep --standardize, or check the features)", ErrDiverged, loss)
 	}
 	return loss, nil
 }
