@@ -19,8 +19,9 @@ const BenchEnv = "REELMATCH_BENCH_MODELS"
 
 // BenchModel is one model to benchmark and the input it takes.
 type BenchModel struct {
-	Name   string // "resnet50", "vit_b_32", "distilbert", "clip_text"
-	Path   string
+	Name string // "resnet50", "vit_b_32", "distilbert", "clip_text"
+	Path string
+	// Output is the output to fetch; "" fetches every output.
 	Output string
 	// Image is the square pixel size for image models; 0 for text models.
 	Image int
@@ -33,9 +34,19 @@ type BenchModel struct {
 
 // BenchModels returns the real-size models from $REELMATCH_BENCH_MODELS,
 // or the repository's tiny fixtures when it is unset, and logs which.
+//
+// $REELMATCH_BENCH_MODELS may also be a models folder as `embed --models`
+// takes it (resnet50/onnx/model.onnx, distilbert/model.onnx, and so on),
+// for example what `reelmatch models quantize` wrote: the models found
+// there are returned under the same names, with Output "" (every output),
+// so the raw runtime is timed on exactly the files embed runs.
 func BenchModels(b *testing.B) []BenchModel {
 	b.Helper()
 	if dir := os.Getenv(BenchEnv); dir != "" {
+		if ms := modelsFolder(dir); len(ms) > 0 {
+			b.Logf("models folder %s=%s: %d models", BenchEnv, dir, len(ms))
+			return ms
+		}
 		b.Logf("real-size models from %s=%s", BenchEnv, dir)
 		ms := []BenchModel{
 			{"resnet50", filepath.Join(dir, "resnet50.onnx"), "features", 224, 0, true},
@@ -57,6 +68,24 @@ func BenchModels(b *testing.B) []BenchModel {
 		{"distilbert-tiny", reeltest.Fixture(b, "distilbert-tiny/model.onnx"), "last_hidden_state", 0, 48, false},
 		{"clip-tiny-text", reeltest.Fixture(b, "clip-tiny/text_model.onnx"), "text_embeds", 0, 77, false},
 	}
+}
+
+// modelsFolder lists the preset model files present in a models folder
+// (internal/encoder/pretrained presets.go layout).
+func modelsFolder(dir string) []BenchModel {
+	var ms []BenchModel
+	for _, m := range []BenchModel{
+		{"resnet50", "resnet50/onnx/model.onnx", "", 224, 0, true},
+		{"vit_b_32", "clip-vit-b32/onnx/vision_model.onnx", "", 224, 0, true},
+		{"distilbert", "distilbert/model.onnx", "", 0, 48, true},
+		{"clip_text", "clip-vit-b32/onnx/text_model.onnx", "", 0, 77, true},
+	} {
+		m.Path = filepath.Join(dir, filepath.FromSlash(m.Path))
+		if _, err := os.Stat(m.Path); err == nil {
+			ms = append(ms, m)
+		}
+	}
+	return ms
 }
 
 // Inputs makes a seeded random batch for m: N(0,1) pixels, or token ids in
@@ -98,7 +127,10 @@ func BenchRun(b *testing.B, rt encoder.Runtime, m BenchModel, batch int, opts en
 func BenchSession(b *testing.B, s encoder.Session, m BenchModel, batch int) {
 	b.Helper()
 	in := m.Inputs(batch)
-	outs := []string{m.Output}
+	var outs []string // every output
+	if m.Output != "" {
+		outs = []string{m.Output}
+	}
 	start := time.Now()
 	if _, err := s.Run(in, outs); err != nil {
 		b.Fatalf("run %s: %v", m.Name, err)
