@@ -296,9 +296,7 @@ func resize(src plane, win window, f Filter, arith Arithmetic) plane {
 			y1 = vert.lo[last] + vert.n[last]
 		}
 		tmp = newPlane(win.w, y1-y0, src.ch)
-		for ch := range src.ch {
-			horizontal(tmp.c[ch], tmp.w, src.c[ch], src.w, y0, hor, win.x0)
-		}
+		horizontalPass(tmp, src, y0, hor, win.x0)
 		rowOff, colOff = y0, win.x0
 	}
 	if !needV {
@@ -307,7 +305,7 @@ func resize(src plane, win window, f Filter, arith Arithmetic) plane {
 	out := newPlane(win.w, win.h, src.ch)
 	acc := make([]int32, win.w)
 	for ch := range src.ch {
-		vertical(out.c[ch], out.w, tmp.c[ch], tmp.w, vert, win.y0, rowOff, win.x0-colOff, acc)
+		verticalPass(out.c[ch], out.w, tmp.c[ch], tmp.w, vert, win.y0, rowOff, win.x0-colOff, acc)
 	}
 	return out
 }

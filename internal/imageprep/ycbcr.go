@@ -10,16 +10,21 @@ var (
 	crG, cbG [256]int32
 )
 
+// fixRGB are jdcolor.c's FIX(1.40200), FIX(0.34414), FIX(0.71414) and
+// FIX(1.77200) at SCALEBITS 16: Cr->R, Cb->G, Cr->G, Cb->B.
+var fixRGB = [4]int32{fix16(1.40200), fix16(0.34414), fix16(0.71414), fix16(1.77200)}
+
+func fix16(x float64) int32 { return int32(x*(1<<16) + 0.5) }
+
 func init() {
 	const scaleBits = 16
 	const half = 1 << (scaleBits - 1)
-	fix := func(x float64) int32 { return int32(x*(1<<scaleBits) + 0.5) }
 	for i := range 256 {
 		x := int32(i - 128)
-		crR[i] = (fix(1.40200)*x + half) >> scaleBits
-		cbB[i] = (fix(1.77200)*x + half) >> scaleBits
-		crG[i] = -fix(0.71414) * x
-		cbG[i] = -fix(0.34414)*x + half
+		crR[i] = (fixRGB[0]*x + half) >> scaleBits
+		cbB[i] = (fixRGB[3]*x + half) >> scaleBits
+		crG[i] = -fixRGB[2] * x
+		cbG[i] = -fixRGB[1]*x + half
 	}
 }
 
@@ -98,10 +103,8 @@ func ycbcrToRGB(p plane, m *image.YCbCr) {
 			ny = min(max(ny, 0), ch-1)
 			r1b := m.Cb[ny*m.CStride : ny*m.CStride+cw]
 			r1r := m.Cr[ny*m.CStride : ny*m.CStride+cw]
-			for i := range cw {
-				sumB[i] = 3*int32(r0b[i]) + int32(r1b[i])
-				sumR[i] = 3*int32(r0r[i]) + int32(r1r[i])
-			}
+			colSums(sumB, r0b, r1b)
+			colSums(sumR, r0r, r1r)
 		}
 		switch {
 		case hs == 2 && vs == 2:
@@ -122,16 +125,13 @@ func ycbcrToRGB(p plane, m *image.YCbCr) {
 		}
 		yrow := m.Y[y*m.YStride : y*m.YStride+w]
 		R, G, B := p.c[0][y*w:(y+1)*w], p.c[1][y*w:(y+1)*w], p.c[2][y*w:(y+1)*w]
-		cbr, crr := cb[:w], cr[:w]
-		for x, yv := range yrow {
-			R[x], G[x], B[x] = ycbcrPixel(yv, cbr[x], crr[x])
-		}
+		ycbcrRow(R, G, B, yrow, cb[:w], cr[:w])
 	}
 }
 
-// h2v2Row is the horizontal half of jdsample.c h2v2_fancy_upsample: s holds
-// column sums at 4× scale, out gets 2·len(s) samples.
-func h2v2Row(out []uint8, s []int32) {
+// h2v2RowScalar is the horizontal half of jdsample.c h2v2_fancy_upsample:
+// s holds column sums at 4× scale, out gets 2·len(s) samples.
+func h2v2RowScalar(out []uint8, s []int32) {
 	n := len(s)
 	out[0] = uint8((s[0]*4 + 8) >> 4)
 	out[1] = uint8((s[0]*3 + s[1] + 7) >> 4)
