@@ -106,7 +106,7 @@ give defaults.` + exitCodesHelp,
 	f := cmd.Flags()
 	f.StringVar(&opts.Work, "work", envOr("REELMATCH_WORK", "work"), "WORK folder holding the manifest, features and runs")
 	f.StringVar(&opts.Addr, "addr", envOr("REELMATCH_ADDR", defaultServeAddr), "address to listen on (port 0 picks a free port)")
-	f.StringArrayVar(&opts.AllowedHosts, "allowed-host", nil, "Host name to answer besides localhost, 127.0.0.1 and [::1], e.g. for a reverse proxy (repeatable)")
+	f.StringArrayVar(&opts.AllowedHosts, "allowed-host", nil, "host name to answer besides localhost, 127.0.0.1 and [::1], e.g. a reverse proxy's (repeatable)")
 	floatFlag(f, &opts.MaxDistance, "max-distance", search.MaxDistanceRange.Max, serveMaxDistanceRange, "hide results farther than this distance (1 - cosine) in the page and the API, which then say no close match")
 	opts.encoderOptions.AddFlags(f)
 	// serve picks a run, not an encoder to build: no default beyond the
