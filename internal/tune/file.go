@@ -1,10 +1,10 @@
 package tune
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -15,11 +15,8 @@ import (
 	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
 	"github.com/reelmatch/reelmatch/internal/heads"
+	"github.com/reelmatch/reelmatch/internal/inputfile"
 )
-
-// maxFileSize caps a tune file read: the default grid's file is about
-// 100 KB.
-const maxFileSize = 16 << 20
 
 // ErrNoFile is wrapped by Load when there is no tune file.
 var ErrNoFile = errors.New("no tune file")
@@ -39,31 +36,16 @@ func (r *Result) Save(path string) error {
 	return nil
 }
 
-// Load reads and checks a tune file. A missing file wraps ErrNoFile; a
-// damaged one is an error naming the file and the field, and saying to
-// rerun tune.
+// Load reads and checks a tune file (a regular file within inputfile's
+// config cap). A missing file wraps ErrNoFile; a damaged one is an error
+// naming the file and the field, and saying to rerun tune.
 func Load(path string) (*Result, error) {
-	f, err := os.Open(path)
+	b, err := inputfile.ReadFile(context.Background(), path, inputfile.Config)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w %s", ErrNoFile, path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read tune file: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read tune file: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("tune file %s is not a regular file", path)
-	}
-	if st.Size() > maxFileSize {
-		return nil, fmt.Errorf("tune file %s is %d bytes, more than the %d a tune file can be: rerun `reelmatch tune`", path, st.Size(), maxFileSize)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read tune file %s: %w", path, err)
 	}
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
