@@ -6,11 +6,12 @@
 // and the checkpoints (safetensors weights with PyTorch names plus a JSON
 // settings file).
 //
-// Beside the MLP it fits two closed-form baselines (head_linear.go): a
-// ridge-regression map from poster to intro features and regularised CCA,
-// whose regularisation SelectLinear chooses by k-fold cross-validation over
-// the training pairs (cv.go). They are saved in the MLP's checkpoint layout
-// with no hidden layers, so every consumer projects with them unchanged.
+// Beside the MLP it fits two heads in closed form (head_linear.go):
+// regularised CCA, the default kind (DefaultKind), and a ridge-regression
+// map from poster to intro features. SelectLinear chooses their
+// regularisation by k-fold cross-validation over the training pairs
+// (cv.go). They are saved in the MLP's checkpoint layout with no hidden
+// layers, so every consumer projects with them unchanged.
 //
 // It sees only vectors: producing features (encoders, the feature cache) and
 // judging retrieval on the held-out split (metrics, eval) belong to others.
