@@ -462,7 +462,7 @@ func TestBuiltinEndToEnd(t *testing.T) {
 
 	// Another text dimension refits and re-embeds the intros only, and
 	// OpenEncoder rebuilds the encoder with the dimension embed used.
-	enc4, err := encoder.New(builtin.Name, encoder.Config{TextDim: 32})
+	enc4, err := encoder.New(builtin.Name, encoder.Config{TextDim: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -470,14 +470,14 @@ func TestBuiltinEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sum4.Fitted || sum4.TextsComputed != 300 || sum4.ImagesComputed != 0 || sum4.TextDim != 32 {
-		t.Errorf("text dimension 32: %+v; want fitted, 300 texts and no image recomputed, text dim 32", sum4)
+	if !sum4.Fitted || sum4.TextsComputed != 300 || sum4.ImagesComputed != 0 || sum4.TextDim != 16 {
+		t.Errorf("text dimension 16: %+v; want fitted, 300 texts and no image recomputed, text dim 16", sum4)
 	}
 	reopened, err := OpenEncoder(work, builtin.Name, encoder.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := reopened.Text().Dim(); d != 32 || reopened.Fingerprint() != sum4.Fingerprint {
-		t.Errorf("reopened encoder: text dim %d, fingerprint %s; want 32 and %s", d, reopened.Fingerprint(), sum4.Fingerprint)
+	if d := reopened.Text().Dim(); d != 16 || reopened.Fingerprint() != sum4.Fingerprint {
+		t.Errorf("reopened encoder: text dim %d, fingerprint %s; want 16 and %s", d, reopened.Fingerprint(), sum4.Fingerprint)
 	}
 }
