@@ -3,6 +3,8 @@ package progress
 import (
 	"io"
 	"os"
+	"sync"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -43,7 +45,7 @@ func NewLabeled(o Options, total int, label, unit string) Bar {
 	if o.Quiet || (!o.Force && !isTerminal(out)) {
 		return nop{}
 	}
-	return &bar{progressbar.NewOptions(total,
+	return newBar(progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(out),
 		progressbar.OptionSetDescription(label),
 		progressbar.OptionShowCount(),
@@ -52,13 +54,51 @@ func NewLabeled(o Options, total int, label, unit string) Bar {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(100_000_000),
 		progressbar.OptionClearOnFinish(),
-	)}
+	))
 }
 
-type bar struct{ b *progressbar.ProgressBar }
+// settle is how long a bar holds back its first counts: a rate measured
+// over the first milliseconds (a cached batch done at once) reads as
+// millions per second.
+const settle = 300 * time.Millisecond
 
-func (b *bar) Add(n int) { _ = b.b.Add(n) }
-func (b *bar) Finish()   { _ = b.b.Finish() }
+// bar draws b. Counts added within settle of the start are held back and
+// drawn with the first later Add (or at Finish), so the first rate shown
+// is a real one.
+type bar struct {
+	b       *progressbar.ProgressBar
+	start   time.Time
+	mu      sync.Mutex
+	pending int
+}
+
+// newBar starts b's clock now (it would otherwise start at the first Add,
+// and a first Add of a whole batch would read as an absurd rate).
+func newBar(b *progressbar.ProgressBar) *bar {
+	b.StartWithoutRender()
+	return &bar{b: b, start: time.Now()}
+}
+
+func (b *bar) Add(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if time.Since(b.start) < settle {
+		b.pending += n
+		return
+	}
+	_ = b.b.Add(b.pending + n)
+	b.pending = 0
+}
+
+func (b *bar) Finish() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.pending > 0 {
+		_ = b.b.Add(b.pending)
+		b.pending = 0
+	}
+	_ = b.b.Finish()
+}
 
 type nop struct{}
 
@@ -90,5 +130,5 @@ func NewBytes(o Options, total, start int64, what string) Bar {
 	if start > 0 {
 		_ = b.Set64(start)
 	}
-	return &bar{b}
+	return newBar(b)
 }

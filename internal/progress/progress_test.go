@@ -2,8 +2,10 @@ package progress
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNew(t *testing.T) {
@@ -20,7 +22,10 @@ func TestNew(t *testing.T) {
 			var buf bytes.Buffer
 			tc.opts.Out = &buf
 			b := New(tc.opts, 10, "posters")
-			for range 10 {
+			for i := range 10 {
+				if i == 5 {
+					time.Sleep(settle) // a bar draws once its first rate means something
+				}
 				b.Add(1)
 			}
 			b.Finish()
@@ -39,7 +44,12 @@ func TestNew(t *testing.T) {
 func TestNewLabeled(t *testing.T) {
 	var buf bytes.Buffer
 	b := NewLabeled(Options{Out: &buf, Force: true}, 40, "epoch 3/30", "batches")
-	b.Add(10)
+	b.Add(5)
+	if buf.Len() != 0 {
+		t.Errorf("drew %q within the first %s: the rate would be meaningless", buf.String(), settle)
+	}
+	time.Sleep(settle + 50*time.Millisecond)
+	b.Add(5)
 	got := buf.String()
 	for _, want := range []string{"epoch 3/30", "(10/40, ", " batches/s)", "s:"} {
 		if !strings.Contains(got, want) {
@@ -48,5 +58,14 @@ func TestNewLabeled(t *testing.T) {
 	}
 	if strings.Contains(got, "epoch 3/30/s") {
 		t.Errorf("bar %q counts the label, not the unit", got)
+	}
+	// 10 batches in a little over settle: a rate of a few tens a second,
+	// not the millions a first reading after microseconds gives.
+	var rate float64
+	if i := strings.Index(got, "(10/40, "); i >= 0 {
+		fmt.Sscanf(got[i+len("(10/40, "):], "%g", &rate)
+	}
+	if rate <= 0 || rate > 100 {
+		t.Errorf("bar %q shows a rate of %g batches/s, want 0-100", got, rate)
 	}
 }
