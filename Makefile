@@ -26,10 +26,10 @@ RACE_PKGS = $(shell ./scripts/race-packages)
 RACE_FLAGS := -gcflags=all=-d=checkptr=0
 
 # deps downloads the Go modules once, saying so (a cold module cache is
-# about 150 MB to fetch, which go build would do silently).
+# about 100 MB to fetch, which go build would do silently).
 deps:
 	@GOPROXY=off GOFLAGS=-mod=mod $(GO) mod download >/dev/null 2>&1 || \
-	  { echo "deps: downloading the Go modules (about 150 MB, once; a minute or more on a slow link)"; $(GO) mod download; }
+	  { echo "deps: downloading the Go modules (about 100 MB, 360 MB unpacked; once)"; $(GO) mod download; }
 
 build: deps
 	@[ -f $(BIN) ] || echo "build: compiling $(BIN) (the first build compiles GoMLX and the other dependencies: a few minutes on 2 cores; later builds take seconds)"

@@ -14,7 +14,7 @@ cache="${XDG_CACHE_HOME:-$HOME/.cache}/reelmatch/onnxruntime/$ORT_VERSION"
 lib="$cache/libonnxruntime.so.1"
 
 if ! GOPROXY=off GOFLAGS=-mod=mod go mod download >/dev/null 2>&1; then
-  echo "setup: downloading the Go modules (about 150 MB, once)" >&2
+  echo "setup: downloading the Go modules (about 100 MB, 360 MB unpacked; once)" >&2
 fi
 go mod download
 

@@ -18,8 +18,10 @@ func newVersionCommand(g *globalOptions) *cobra.Command {
 		Use:   "version",
 		Short: "Print the reelmatch version",
 		Long: `version prints the version of this binary: the one set when it was
-released, else the module version Go recorded when it was built ((devel)
-for a build from a clone).
+released, else the module version Go recorded when it was built: a
+pseudo-version such as v0.0.0-20261206230143-37e512035bc4 (date and commit)
+for a build from a git clone, (devel) when built without version control
+information.
 
 With --json, stdout is {"version":V}.` + exitCodesHelp,
 		Args: noArgs,
