@@ -100,6 +100,9 @@ type Options struct {
 	// UploadWait is how long an upload waits for a slot and for its share
 	// of the decode memory (0 means DefaultUploadWait).
 	UploadWait time.Duration
+	// UploadReadTimeout is how long an upload holding a slot may take to
+	// arrive (0 means DefaultUploadReadTimeout); a slower one gets 408.
+	UploadReadTimeout time.Duration
 	// MaxDistance is the max_distance of requests that do not give one:
 	// results farther than it are dropped (0 means none are).
 	MaxDistance float64

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -26,6 +27,10 @@ const (
 	// DefaultUploadWait is how long an upload waits for a slot, then for
 	// its share of the decode memory, before the server answers 503.
 	DefaultUploadWait = 5 * time.Second
+	// DefaultUploadReadTimeout is how long a client has to send its
+	// upload once it holds a slot, so a slow client cannot keep one long
+	// (408 after it).
+	DefaultUploadReadTimeout = 10 * time.Second
 	// multipartSlack is what a multipart body may add to the image: part
 	// headers, boundaries and small fields.
 	multipartSlack = 64 << 10
@@ -114,11 +119,15 @@ func readUpload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// bodyError is 413 when the body hit its limit, else 400 with msg.
+// bodyError is 413 when the body hit its limit, 408 when the client was
+// too slow, else 400 with msg.
 func bodyError(err error, msg string) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return errTooBig
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &uploadError{http.StatusRequestTimeout, "upload too slow: send the image within the read timeout of the server"}
 	}
 	if errors.Is(err, io.EOF) {
 		return &uploadError{http.StatusBadRequest, msg}
@@ -149,6 +158,8 @@ func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.releaseUpload()
+	// A slow client holds its slot for the read timeout at most.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(cmp.Or(s.opts.UploadReadTimeout, DefaultUploadReadTimeout)))
 	data, err := readUpload(w, r)
 	if err != nil {
 		var ue *uploadError

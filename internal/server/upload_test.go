@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -78,5 +81,39 @@ func TestUploadDecodeBusy(t *testing.T) {
 	hold()
 	if status, _ := reeltest.PostImage(t, ts.URL+"/api/search/image", jpegBytes(t, 20, 30), ""); status != 200 {
 		t.Errorf("once memory is free: status %d", status)
+	}
+}
+
+// TestUploadTooSlow: a client that stalls in the middle of its upload
+// loses its slot after the read timeout, with 408.
+func TestUploadTooSlow(t *testing.T) {
+	e := newFakeEngine(t, 3)
+	ts := httptest.NewServer(New(Options{Engine: e, MaxUploads: 1, UploadReadTimeout: 300 * time.Millisecond}))
+	t.Cleanup(ts.Close)
+	good := jpegBytes(t, 20, 30)
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/search/image HTTP/1.1\r\nHost: %s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", ts.Listener.Addr(), len(good))
+	if _, err := conn.Write(good[:len(good)/2]); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("stalled upload: status %d, want 408", res.StatusCode)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("answered after %s", waited)
+	}
+	// The slot is free again.
+	if status, _ := reeltest.PostImage(t, ts.URL+"/api/search/image", good, ""); status != 200 {
+		t.Errorf("next upload: status %d", status)
 	}
 }
