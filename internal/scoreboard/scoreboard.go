@@ -163,8 +163,37 @@ func sameRecipe(a, b Run) bool {
 	sa, sb := a.settings, b.settings
 	ca, cb := sa.Config, sb.Config
 	ca.Seed, cb.Seed = 0, 0
+	if heads.IsLinearKind(a.Heads) {
+		// A closed-form head's output size and regularisation are what
+		// cross-validation chose on that seed's folds, an outcome rather
+		// than the recipe; the recipe is the candidates and the folds.
+		ca.EmbedDim, cb.EmbedDim = 0, 0
+		if !slices.Equal(cvCandidates(sa.CV), cvCandidates(sb.CV)) || cvFolds(sa.CV) != cvFolds(sb.CV) {
+			return false
+		}
+	}
 	return reflect.DeepEqual(ca, cb) && sa.ValFraction == sb.ValFraction && sa.TextInput == sb.TextInput &&
 		slices.Equal(a.Result.ExcludedLeaks, b.Result.ExcludedLeaks)
+}
+
+// cvCandidates lists the settings a cross-validation tried (none without
+// one, as for a setting a tune file fixed).
+func cvCandidates(cv *heads.CVReport) []heads.LinearConfig {
+	if cv == nil {
+		return nil
+	}
+	out := make([]heads.LinearConfig, len(cv.Grid))
+	for i, p := range cv.Grid {
+		out[i] = p.Setting
+	}
+	return out
+}
+
+func cvFolds(cv *heads.CVReport) int {
+	if cv == nil {
+		return 0
+	}
+	return cv.Folds
 }
 
 func group(runs []Run) Group {

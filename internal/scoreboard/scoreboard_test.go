@@ -209,19 +209,32 @@ func TestEvaluate(t *testing.T) {
 // cross-validation folds the seed draws; their seed replicates are
 // averaged like the MLP's.
 func TestGroupsClosedFormSeeds(t *testing.T) {
-	cca := func(seed int64) heads.Settings {
+	grid := []heads.CVPoint{{Setting: heads.LinearConfig{Shrink: 0.3, Dim: 16}}, {Setting: heads.LinearConfig{Shrink: 0.7, Dim: 32}}}
+	cca := func(seed int64, dim int) heads.Settings {
 		s := kind(heads.KindCCA)
-		s.Config.Seed = seed
+		s.Config.Seed, s.Config.EmbedDim = seed, dim
+		s.CV = &heads.CVReport{Folds: 5, Seed: seed, Grid: grid, Chosen: dim / 32}
 		return s
 	}
 	r := func(m float64) *evalrun.Result {
 		return result(evalrun.SplitTest, 10, [2]float64{m, m}, [2]float64{0.1, 0.1})
 	}
-	b, err := New(evalrun.SplitTest, []Run{NewRun("builtin", cca(1), r(0.61)), NewRun("builtin.seed2", cca(2), r(0.63))})
+	// Each seed's folds chose another dimension: still one recipe.
+	b, err := New(evalrun.SplitTest, []Run{NewRun("builtin", cca(1, 32), r(0.61)), NewRun("builtin.seed2", cca(2, 16), r(0.63)), NewRun("builtin.seed3", cca(3, 32), r(0.61))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Groups) != 1 || !cmp.Equal(b.Groups[0].Seeds, []int64{1, 2}) || b.Groups[0].Role != RoleModel {
-		t.Errorf("groups %+v, want the two CCA seeds as one model group", b.Groups)
+	if len(b.Groups) != 1 || !cmp.Equal(b.Groups[0].Seeds, []int64{1, 2, 3}) || b.Groups[0].Role != RoleModel {
+		t.Errorf("groups %+v, want the three CCA seeds as one model group", b.Groups)
+	}
+	// Another candidate grid is another recipe.
+	other := cca(2, 16)
+	other.CV.Grid = grid[:1]
+	b, err = New(evalrun.SplitTest, []Run{NewRun("builtin", cca(1, 32), r(0.61)), NewRun("builtin.seed2", other, r(0.63))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Groups) != 0 {
+		t.Errorf("runs of different grids grouped: %+v", b.Groups)
 	}
 }
