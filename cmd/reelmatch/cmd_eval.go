@@ -79,9 +79,10 @@ With --json, stdout is
 
 --compare evaluates every run in WORK (those of --encoder only, when it is
 given) on the split, saves each run's files as above, and prints them side
-by side: the learnt heads (each seed, and mean ± sd over seeds when several
-runs differ only in --seed), the baselines (--heads linear|cca), zero-shot
-(--heads none), the shuffled-pairs control and the seed-protocol run, with
+by side: the main run (each seed, and mean ± sd over seeds when several
+runs differ only in --seed), the other head kinds as baselines (E.mlp,
+E.linear, E.cca), zero-shot (E.none), the shuffled-pairs control and the
+seed-protocol run, with
 the mean rank percentile and R@10 of both directions and their intervals,
 and chance. With --json, stdout is then {"split","n","runs":[{"run",
 "encoder","heads","seed","role","result":{the document above}}],"groups":

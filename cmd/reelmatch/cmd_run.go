@@ -41,8 +41,9 @@ type RunOptions struct {
 	Seeds []int
 	// Control also trains the shuffled-pairs control <run>.shuffled.
 	Control bool
-	// Baselines also fits <run>.linear and <run>.cca (and zero-shot
-	// <run>.none for encoders with a shared space).
+	// Baselines also trains the other head kinds beside the main run,
+	// <run>.mlp, <run>.linear, <run>.cca (and zero-shot <run>.none for
+	// encoders with a shared space).
 	Baselines bool
 	// Protocol is protocolHeldOut or protocolSeed.
 	Protocol string
@@ -71,13 +72,16 @@ evaluated on the test split:
   --seeds 1,2,3   the heads once per seed: the first seed is the main run,
                   the others <run>.seed2, <run>.seed3; the summary gives each
                   seed's figures and their mean ± sd (default: --seed alone)
-  --control       the shuffled-pairs control <run>.shuffled: the same
+  --control       the shuffled-pairs control <run>.shuffled: the main run's
                   training with the pairs broken, so its held-out figures
-                  measure chance (default on; it costs one more training)
-  --baselines     the closed-form baselines <run>.linear and <run>.cca,
+                  measure chance (default on; it costs one more training of
+                  the main run's kind)
+  --baselines     the other head kinds as baselines: <run>.mlp (the seed's
+                  MLP heads), <run>.linear and <run>.cca (closed form,
                   regularisation chosen by cross-validation on the training
-                  split, and zero-shot <run>.none for encoders with a shared
-                  space (default on; a few seconds)
+                  split), leaving out the main run's kind, and zero-shot
+                  <run>.none for encoders with a shared space (default on;
+                  the MLP costs most)
 and prints every run side by side (as eval --compare does).
 
 --protocol seed reproduces the seed's evaluation instead: it trains
@@ -124,7 +128,7 @@ REELMATCH_MODELS and REELMATCH_BACKEND give defaults.` + exitCodesHelp,
 	f.BoolVar(&opts.ExcludeLeaks, "exclude-leaks", false, "leave out of the test split the movies prepare's leak check reports (eval's --exclude-leaks)")
 	intsFlag(f, &opts.Seeds, "seeds", nil, seedsRange, seedsCountRange, "train the heads once per seed, comma-separated (the first is the main run; default: --seed)")
 	f.BoolVar(&opts.Control, "control", true, "also train the shuffled-pairs control <run>.shuffled (one more training)")
-	f.BoolVar(&opts.Baselines, "baselines", true, "also fit the closed-form baselines <run>.linear and <run>.cca (and zero-shot <run>.none for encoders with a shared space)")
+	f.BoolVar(&opts.Baselines, "baselines", true, "also train the other head kinds as baselines, <run>.mlp, <run>.linear, <run>.cca (and zero-shot <run>.none for encoders with a shared space)")
 	f.StringVar(&opts.Protocol, "protocol", protocolHeldOut, "heldout (the model, its control and baselines, held-out split first) or seed (the seed's recipe, scored on split all beside train and test)")
 	opts.encoderOptions.AddFlags(f)
 	addTrainFlags(f, &opts.Train)
