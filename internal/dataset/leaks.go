@@ -45,15 +45,7 @@ type Leak struct {
 // fields prepare fills (CleanIntro, PosterHash, Split), so it gives the
 // same answer on a manifest read back from disk.
 func FindLeaks(movies []reel.Movie) []Leak {
-	var train, test []int
-	for i, m := range movies {
-		switch m.Split {
-		case reel.SplitTrain:
-			train = append(train, i)
-		case reel.SplitTest:
-			test = append(test, i)
-		}
-	}
+	train, test := splitIndices(movies)
 	leaks := []Leak{}
 	if len(train) == 0 || len(test) == 0 {
 		return leaks
@@ -88,15 +80,7 @@ func FindLeaks(movies []reel.Movie) []Leak {
 // test id, then train id): how close ordinary overlap comes to the leak
 // threshold. ok is false when no pair shares a token.
 func ClosestIntros(movies []reel.Movie) (closest Leak, ok bool) {
-	var train, test []int
-	for i, m := range movies {
-		switch m.Split {
-		case reel.SplitTrain:
-			train = append(train, i)
-		case reel.SplitTest:
-			test = append(test, i)
-		}
-	}
+	train, test := splitIndices(movies)
 	introPairs(movies, train, test, func(ti, tr int, j float64) {
 		if j >= IntroLeakJaccard {
 			return
@@ -108,6 +92,20 @@ func ClosestIntros(movies []reel.Movie) (closest Leak, ok bool) {
 		}
 	})
 	return closest, ok
+}
+
+// splitIndices returns the indices of movies in the training and the test
+// split.
+func splitIndices(movies []reel.Movie) (train, test []int) {
+	for i, m := range movies {
+		switch m.Split {
+		case reel.SplitTrain:
+			train = append(train, i)
+		case reel.SplitTest:
+			test = append(test, i)
+		}
+	}
+	return train, test
 }
 
 // introPairs calls fn with every (test, train) pair of movies (indices into
