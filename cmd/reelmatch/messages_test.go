@@ -30,6 +30,8 @@ func TestUsageErrorsBeforeWork(t *testing.T) {
 		{"every movie in train.txt", []string{"run", "--data", allTrain, "--encoder", "builtin"}, true, exitUsage, "the test split is empty (every kept movie is listed in " + filepath.Join(allTrain, "train.txt") + ")"},
 		{"missing --data folder", []string{"prepare", "--data", filepath.Join(data, "nope")}, true, exitUsage, "--data " + filepath.Join(data, "nope") + ": no such folder"},
 		{"--data is a file", []string{"run", "--data", file}, true, exitUsage, "--data " + file + " is a file"},
+		{"eval of a missing WORK", []string{"eval", "--work", filepath.Join(data, "no-work")}, false, exitUsage, "--work " + filepath.Join(data, "no-work") + ": no such folder"},
+		{"serve of a missing WORK", []string{"serve", "--work", filepath.Join(data, "no-work")}, false, exitUsage, "no such folder"},
 		{"search without a query", []string{"search", "--work", trained}, false, exitUsage, "search needs a query: one of --poster ID"},
 		{"search with two queries", []string{"search", "--work", trained, "--text", "x", "--poster", "1"}, false, exitUsage, "got --poster and --text"},
 		{"serve on a bad address", []string{"serve", "--work", trained, "--addr", "8080"}, false, exitUsage, `--addr "8080" is not HOST:PORT`},

@@ -74,6 +74,9 @@ func resolveRun(verb, work, enc, run string) (workdir.Dir, string, error) {
 	if err != nil {
 		return "", "", err
 	}
+	if st, err := os.Stat(work); err != nil || !st.IsDir() {
+		return "", "", usagef("--work %s: no such folder (reelmatch run --data DIR --work %s makes one)", work, work)
+	}
 	if run != "" {
 		if err := workdir.CheckRunName(run); err != nil {
 			return "", "", usagef("--run: %v", err)
