@@ -110,6 +110,9 @@ func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []stri
 	if err := opts.check(); err != nil {
 		return err
 	}
+	if err := opts.checkPrep(); err != nil {
+		return err
+	}
 	work, err := workDir("embed", opts.Work)
 	if err != nil {
 		return err

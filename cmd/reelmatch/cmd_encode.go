@@ -77,6 +77,9 @@ func runEncode(ctx context.Context, opts EncodeOptions, g *globalOptions, _ []st
 	if err := opts.check(); err != nil {
 		return err
 	}
+	if err := opts.checkPrep(); err != nil {
+		return err
+	}
 	// Decode first: a bad image path should not wait for model loading.
 	var img image.Image
 	if opts.Image != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/embed"
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
+	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 )
 
 // encoderOptions are the encoder flags that embed, encode, run and serve
@@ -46,6 +47,9 @@ var textDimFlagRange = bound.Int{Min: 0, Max: builtin.MaxTextDim}
 func (o *encoderOptions) check() error {
 	if o.Encoder != "" && !slices.Contains(encoder.Names(), o.Encoder) {
 		return usagef("unknown encoder %q: --encoder takes one of %s", o.Encoder, strings.Join(encoder.Names(), ", "))
+	}
+	if b := o.Backend; b != "" && !slices.Contains(encoder.RuntimeNames(), b) {
+		return usagef("unknown backend %q: --backend takes %s, or nothing for automatic", b, strings.Join(encoder.RuntimeNames(), " or "))
 	}
 	if o.TextInput != "" && o.TextInput != embed.TextRaw && o.TextInput != embed.TextClean {
 		return usagef("--text-input must be %q or %q, got %q", embed.TextRaw, embed.TextClean, o.TextInput)
@@ -88,6 +92,19 @@ type prepOptions struct {
 func (o *prepOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.LongText, "long-text", "", "texts beyond the model window: truncate (default) or chunk")
 	f.StringVar(&o.ImagePrep, "image-prep", "", "image recipe where the encoder has a choice: seed or torchvision (resnet50-distilbert)")
+}
+
+// checkPrep rejects a --long-text or --image-prep no encoder knows as a
+// usage error, before any work (an encoder that has no choice ignores
+// them).
+func (o *prepOptions) checkPrep() error {
+	if v := o.LongText; v != "" && v != pretrained.LongTextTruncate && v != pretrained.LongTextChunk {
+		return usagef("--long-text must be %s or %s, got %q", pretrained.LongTextTruncate, pretrained.LongTextChunk, v)
+	}
+	if v := o.ImagePrep; v != "" && v != pretrained.ImagePrepSeed && v != pretrained.ImagePrepTorchVision && v != pretrained.ImagePrepCLIP {
+		return usagef("--image-prep must be %s, %s or %s, got %q", pretrained.ImagePrepSeed, pretrained.ImagePrepTorchVision, pretrained.ImagePrepCLIP, v)
+	}
+	return nil
 }
 
 // apply sets the flags' fields of cfg.

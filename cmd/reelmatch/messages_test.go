@@ -27,6 +27,9 @@ func TestUsageErrorsBeforeWork(t *testing.T) {
 	}{
 		{"unknown encoder", []string{"run", "--data", data, "--encoder", "nope"}, true, exitUsage, `unknown encoder "nope": --encoder takes one of builtin, `},
 		{"unknown encoder for embed", []string{"embed", "--encoder", "nope"}, true, exitUsage, `unknown encoder "nope"`},
+		{"unknown backend", []string{"embed", "--backend", "cuda"}, true, exitUsage, `unknown backend "cuda": --backend takes go or ort, or nothing for automatic`},
+		{"unknown long-text", []string{"embed", "--long-text", "wrap"}, true, exitUsage, `--long-text must be truncate or chunk, got "wrap"`},
+		{"unknown image-prep", []string{"encode", "--text", "x", "--image-prep", "pil"}, false, exitUsage, `--image-prep must be seed, torchvision or clip, got "pil"`},
 		{"every movie in train.txt", []string{"run", "--data", allTrain, "--encoder", "builtin"}, true, exitUsage, "the test split is empty (every kept movie is listed in " + filepath.Join(allTrain, "train.txt") + ")"},
 		{"missing --data folder", []string{"prepare", "--data", filepath.Join(data, "nope")}, true, exitUsage, "--data " + filepath.Join(data, "nope") + ": no such folder"},
 		{"--data is a file", []string{"run", "--data", file}, true, exitUsage, "--data " + file + " is a file"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // ErrBackendUnavailable is wrapped by runtimes that cannot start here (the
@@ -88,17 +89,30 @@ func OpenRuntime(backend string) (Runtime, error) {
 	}
 	r, ok := runtimes[backend]
 	if !ok {
-		names := make([]string, 0, len(runtimes))
-		for n := range runtimes {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		return nil, fmt.Errorf("unknown backend %q (known: %v)", backend, names)
+		return nil, fmt.Errorf("unknown backend %q (known: %s)", backend, strings.Join(runtimeNames(), ", "))
 	}
 	if err := r.Available(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// RuntimeNames lists the registered runtimes' names, sorted: the values
+// --backend takes besides empty (automatic).
+func RuntimeNames() []string {
+	mu.Lock()
+	defer mu.Unlock()
+	return runtimeNames()
+}
+
+// runtimeNames is RuntimeNames with mu held.
+func runtimeNames() []string {
+	names := make([]string, 0, len(runtimes))
+	for n := range runtimes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // Check reports whether t is well formed: exactly one of F32 and I64 set,

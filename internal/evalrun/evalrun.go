@@ -56,7 +56,7 @@ var ErrNoRun = errors.New("no trained run")
 // CheckSplit returns an error naming the accepted splits for anything else.
 func CheckSplit(split string) error {
 	if !slices.Contains(Splits, split) {
-		return fmt.Errorf("unknown split %q (want one of %v)", split, Splits)
+		return fmt.Errorf("unknown split %q (want %s)", split, strings.Join(Splits, ", "))
 	}
 	return nil
 }
