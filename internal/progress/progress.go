@@ -52,6 +52,7 @@ func NewLabeled(o Options, total int, label, unit string) Bar {
 		progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString(unit),
 		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionThrottle(100_000_000),
 		progressbar.OptionClearOnFinish(),
 	))
@@ -62,9 +63,9 @@ func NewLabeled(o Options, total int, label, unit string) Bar {
 // millions per second.
 const settle = 300 * time.Millisecond
 
-// bar draws b. Counts added within settle of the start are held back and
-// drawn with the first later Add (or at Finish), so the first rate shown
-// is a real one.
+// bar draws b: at once with its label and nothing done, then the counts.
+// Counts added within settle of the start are held back and drawn with the
+// first later Add (or at Finish), so the first rate shown is a real one.
 type bar struct {
 	b       *progressbar.ProgressBar
 	start   time.Time
@@ -124,6 +125,7 @@ func NewBytes(o Options, total, start int64, what string) Bar {
 		progressbar.OptionSetWriter(out),
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetRenderBlankState(true),
 		progressbar.OptionThrottle(100_000_000),
 		progressbar.OptionClearOnFinish(),
 	)
