@@ -12,6 +12,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/evalrun"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/scoreboard"
+	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
 func init() { commands = append(commands, newEvalCommand) }
@@ -77,7 +78,8 @@ With --json, stdout is
 "ci":{the same eight keys, each [low, high]}},"intro_to_poster":{...},
 "chance":{"r1","r5","r10"},"bootstrap":{"resamples","seed","level"}}.
 
---compare evaluates every run in WORK (those of --encoder only, when it is
+Without --compare, eval names on stderr the other runs of the encoder in
+WORK (seeds, control, baselines). --compare evaluates every run in WORK (those of --encoder only, when it is
 given) on the split, saves each run's files as above, and prints them side
 by side: the main run (each seed, and mean ± sd over seeds when several
 runs differ only in --seed), the other head kinds as baselines (E.mlp,
@@ -151,10 +153,29 @@ func runEval(ctx context.Context, opts EvalOptions, g *globalOptions, _ []string
 		return err
 	}
 	g.logf("wrote %s and %s", work.Eval(name, opts.Split), work.Distance(name, opts.Split))
+	if others := otherRuns(work, name, space.Encoder); len(others) > 0 {
+		g.logf("other runs of %s in %s: %s; `reelmatch eval --work %s --compare` puts them side by side", space.Encoder, work, strings.Join(others, ", "), work)
+	}
 	if g.JSON {
 		return g.printJSON(ev.Result)
 	}
 	return printEvalTable(g.stdout, &ev.Result, opts.CI)
+}
+
+// otherRuns names the runs of encoder in work other than run (its seeds,
+// control and baselines); none when they cannot be listed.
+func otherRuns(work workdir.Dir, run, encoder string) []string {
+	runs, err := evalrun.ListRuns(work)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, r := range runs {
+		if r.Encoder == encoder && r.Name != run {
+			names = append(names, r.Name)
+		}
+	}
+	return names
 }
 
 // runEvalCompare is eval --compare: every run of WORK (of --encoder, when

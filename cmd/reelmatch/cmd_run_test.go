@@ -198,6 +198,9 @@ func TestRunSeedsControlBaselines(t *testing.T) {
 		}
 	}
 
+	if _, stderr, code := runCLI(t, "eval", "--work", work); code != exitOK || !strings.Contains(stderr, "other runs of builtin in "+work+": builtin.cca, builtin.linear, builtin.seed2, builtin.shuffled; `reelmatch eval --work "+work+" --compare` puts them side by side") {
+		t.Errorf("eval: exit %d, stderr %q; want the other runs named with the --compare hint", code, stderr)
+	}
 	board, _, code := runCLI(t, "eval", "--work", work, "--compare", "-q")
 	if code != exitOK {
 		t.Fatalf("eval --compare: exit %d", code)
