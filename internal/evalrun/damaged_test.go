@@ -2,12 +2,16 @@ package evalrun
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
+	"github.com/reelmatch/reelmatch/internal/heads"
 	"github.com/reelmatch/reelmatch/internal/metrics"
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
@@ -122,6 +126,59 @@ func TestReadResultRefusesImpossibleScores(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "reelmatch eval") {
 				t.Errorf("ReadResult: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestSaveRefusesReplacedRun evaluates a run, then replaces or removes its
+// folder as a concurrent train would: Save writes nothing and says to
+// evaluate again.
+func TestSaveRefusesReplacedRun(t *testing.T) {
+	name := encodertest.ColorEncoderName
+	for _, tc := range []struct {
+		name    string
+		replace func(t *testing.T, work workdir.Dir)
+	}{
+		{"trained again", func(t *testing.T, work workdir.Dir) {
+			s, err := heads.ReadSettings(work.Run(name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Heads, s.HeadsSHA256 = heads.KindMLP, strings.Repeat("ab", 32)
+			b, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(work.RunConfig(name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"removed", func(t *testing.T, work workdir.Dir) {
+			if err := os.RemoveAll(work.Run(name)); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			work := buildWork(t, filepath.Join("testdata", "retrieval", "colors"))
+			space, err := Load(work, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev, err := space.Evaluate(SplitTest, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.replace(t, work)
+			err = ev.Save(work)
+			if !errors.Is(err, ErrRunReplaced) || !strings.Contains(err.Error(), "reelmatch eval") {
+				t.Fatalf("Save: %v, want ErrRunReplaced", err)
+			}
+			for _, p := range []string{work.Eval(name, SplitTest), work.Distance(name, SplitTest)} {
+				if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s was written (stat: %v)", p, err)
+				}
 			}
 		})
 	}

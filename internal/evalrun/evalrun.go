@@ -385,6 +385,9 @@ type Evaluation struct {
 	IDs []reel.MovieID
 	// D is [n posters][n intros], 1 - cos.
 	D [][]float32
+
+	// heads are the settings of the heads evaluated, for Save's check.
+	heads *heads.Settings
 }
 
 // Evaluate scores one split of s.
@@ -411,10 +414,22 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 	return &Evaluation{
 		Result: Result{Run: s.Run, Encoder: s.Encoder, Split: split, N: rep.N, PosterToIntro: rep.PosterToIntro, IntroToPoster: rep.IntroToPoster, Chance: rep.Chance,
 			Bootstrap: &bo, ExcludedLeaks: excluded},
-		IDs: ids,
-		D:   D,
+		IDs:   ids,
+		D:     D,
+		heads: headSettings(s.Heads),
 	}, nil
 }
+
+func headSettings(m *heads.Model) *heads.Settings {
+	if m == nil {
+		return nil
+	}
+	return &m.Settings
+}
+
+// ErrRunReplaced is wrapped by Save when the run folder no longer holds
+// the heads that were evaluated.
+var ErrRunReplaced = errors.New("run replaced during eval")
 
 // Save writes eval_<split>.json and distance_<split>.safetensors into the
 // run folder, each atomically.
@@ -425,6 +440,16 @@ func (e *Evaluation) Save(work workdir.Dir) error {
 		return fmt.Errorf("encode eval result: %w", err)
 	}
 	run := cmp.Or(r.Run, workdir.MainRun(r.Encoder))
+	// A train of the same run may have swapped its folder in since the
+	// heads were loaded (or the run was removed): their scores must not
+	// land beside other heads, nor recreate a run folder holding only them.
+	if e.heads != nil {
+		now, err := heads.ReadSettings(work.Run(run))
+		if err != nil || now.Heads != e.heads.Heads || now.HeadsSHA256 != e.heads.HeadsSHA256 || now.TrainSplit != e.heads.TrainSplit {
+			return fmt.Errorf("%w: %s no longer holds the heads evaluated (trained again or removed meanwhile): run `reelmatch eval --work %s --run %s` again",
+				ErrRunReplaced, work.Run(run), work, run)
+		}
+	}
 	if err := atomicfile.WriteFile(work.Eval(run, r.Split), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save eval result: %w", err)
 	}
