@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/synth"
 )
 
@@ -299,8 +300,8 @@ func TestPrepareFaults(t *testing.T) {
 		}
 	}
 	manifest := filepath.Join(work, "manifest.json")
-	oldManifest := string(readFile(t, manifest))
-	newManifest := string(readFile(t, filepath.Join(refWork, "manifest.json")))
+	oldManifest := string(reeltest.ReadFile(t, manifest))
+	newManifest := string(reeltest.ReadFile(t, filepath.Join(refWork, "manifest.json")))
 	if oldManifest == newManifest {
 		t.Fatal("the two datasets give the same manifest")
 	}
@@ -312,7 +313,7 @@ func TestPrepareFaults(t *testing.T) {
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			code, stderr := interrupt(t, f, bin, "prepare", "-q", "--data", newData, "--work", work)
-			got := string(readFile(t, manifest))
+			got := string(reeltest.ReadFile(t, manifest))
 			switch {
 			case got == oldManifest:
 			case got == newManifest && code == exitOK:
@@ -328,7 +329,7 @@ func TestPrepareFaults(t *testing.T) {
 	if _, stderr, code := runBinary(t, bin, "prepare", "-q", "--data", newData, "--work", work); code != exitOK {
 		t.Fatalf("rerun: exit %d: %s", code, stderr)
 	}
-	if got := string(readFile(t, manifest)); got != newManifest {
+	if got := string(reeltest.ReadFile(t, manifest)); got != newManifest {
 		t.Error("rerun manifest differs from an uninterrupted prepare")
 	}
 	if diff := cmp.Diff([]string{"manifest.json"}, dirNames(t, work)); diff != "" {
@@ -344,15 +345,6 @@ func runBinary(t *testing.T, bin string, args ...string) (string, string, int) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	code := exitCode(t, cmd.Run())
 	return stdout.String(), stderr.String(), code
-}
-
-func readFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 func dirNames(t *testing.T, dir string) []string {

@@ -7,8 +7,6 @@ package main
 // through the hostile harness (hostile_test.go).
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"math"
 	"os"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/safetensors"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
@@ -26,7 +25,7 @@ import (
 func editJSON(t *testing.T, path string, edit func(v map[string]any)) {
 	t.Helper()
 	var v map[string]any
-	if err := json.Unmarshal(readFile(t, path), &v); err != nil {
+	if err := json.Unmarshal(reeltest.ReadFile(t, path), &v); err != nil {
 		t.Fatal(err)
 	}
 	edit(v)
@@ -43,7 +42,7 @@ func editJSON(t *testing.T, path string, edit func(v map[string]any)) {
 // the end.
 func flipFileByte(t *testing.T, path string, offset int) {
 	t.Helper()
-	b := readFile(t, path)
+	b := reeltest.ReadFile(t, path)
 	if offset < 0 {
 		offset += len(b)
 	}
@@ -91,7 +90,7 @@ var damagedRuns = []damagedRun{
 			t.Fatal(err)
 		}
 		editJSON(t, w.RunConfig("builtin"), func(v map[string]any) {
-			v["heads_sha256"] = sha256Hex(readFile(t, w.Heads("builtin")))
+			v["heads_sha256"] = reeltest.SHA256(reeltest.ReadFile(t, w.Heads("builtin")))
 		})
 	}, []string{`tensor "img.net.0.bias" value 2 is NaN`, "run `reelmatch train` again"}},
 	{"settings out of range", func(t *testing.T, w workdir.Dir) {
@@ -230,7 +229,7 @@ func TestHostileRunInterrupted(t *testing.T) {
 			var m struct {
 				DataDir string `json:"data_dir"`
 			}
-			if err := json.Unmarshal(readFile(t, filepath.Join(dir, "work", "manifest.json")), &m); err != nil {
+			if err := json.Unmarshal(reeltest.ReadFile(t, filepath.Join(dir, "work", "manifest.json")), &m); err != nil {
 				t.Fatal(err)
 			}
 			if err := os.CopyFS(filepath.Join(dir, "data"), os.DirFS(m.DataDir)); err != nil {
@@ -270,7 +269,7 @@ func TestEditedTrainTxtIsRefused(t *testing.T) {
 	if err := os.CopyFS(data, os.DirFS(filepath.Join(filepath.Dir(string(src)), "data"))); err != nil {
 		t.Fatal(err)
 	}
-	ids := strings.Fields(string(readFile(t, filepath.Join(data, "train.txt"))))
+	ids := strings.Fields(string(reeltest.ReadFile(t, filepath.Join(data, "train.txt"))))
 	if err := os.WriteFile(filepath.Join(data, "train.txt"), []byte(strings.Join(ids[1:], "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -290,9 +289,4 @@ func TestEditedTrainTxtIsRefused(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", args[0], code, stderr)
 		}
 	}
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
