@@ -22,8 +22,14 @@ BINDIR := $(if $(PREFIX),$(PREFIX)/bin,$(or $(shell $(GO) env GOBIN),$(shell $(G
 # without it; each package's tests run once. checkptr is off because
 # GoMLX's SIMD matrix kernels trip it under -race (a false alarm in
 # third-party pointer arithmetic); the race detector itself is on.
-RACE_PKGS = $(shell ./scripts/race-packages)
+# cmd/reelmatch's own goroutines are main's interrupt watchdog and what
+# serve starts; its whole suite under -race would take most of an hour on
+# 2 cores, so the tests that drive them (CMD_RACE_TESTS) run under -race
+# and the whole suite runs plainly.
+RACE_PKGS = $(filter-out $(MAIN_PKG),$(shell ./scripts/race-packages))
 RACE_FLAGS := -gcflags=all=-d=checkptr=0
+MAIN_PKG := github.com/reelmatch/reelmatch/cmd/reelmatch
+CMD_RACE_TESTS := TestServeAPI|TestServeShutdown|TestHostileInterrupt|TestHostileTrainInterrupted|TestHostileRunInterrupted
 
 # deps downloads the Go modules once, saying so (a cold module cache is
 # about 100 MB to fetch, which go build would do silently).
@@ -50,6 +56,7 @@ test: setup
 	$(GO) vet ./...
 	@echo "test: under the race detector, the packages that run goroutines (scripts/race-packages)"
 	$(GO) test -race $(RACE_FLAGS) -timeout 20m $(RACE_PKGS)
+	$(GO) test -race $(RACE_FLAGS) -timeout 20m -run '$(CMD_RACE_TESTS)' $(MAIN_PKG)
 	@echo "test: every other package"
 	$(GO) test -timeout 20m $(filter-out $(RACE_PKGS),$(shell $(GO) list ./...))
 
