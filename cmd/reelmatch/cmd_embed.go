@@ -113,7 +113,7 @@ func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []stri
 	if err := opts.checkPrep(); err != nil {
 		return err
 	}
-	work, err := workDir("embed", opts.Work)
+	work, err := existingWorkDir("embed", opts.Work)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func runReport(ctx context.Context, opts ReportOptions, g *globalOptions, _ []st
 	if err := checkFlag("heatmap-size", heatmapSizeRange.Check(opts.HeatmapSize)); err != nil {
 		return err
 	}
-	work, err := workDir("report", opts.Work)
+	work, err := existingWorkDir("report", opts.Work)
 	if err != nil {
 		return err
 	}

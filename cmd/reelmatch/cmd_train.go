@@ -260,7 +260,10 @@ func trainHeads(ctx context.Context, opts TrainOptions, g *globalOptions) (*Trai
 		return nil, err
 	}
 	start := time.Now()
-	work := workdir.Dir(opts.Work)
+	work, err := existingWorkDir("train", opts.Work)
+	if err != nil {
+		return nil, err
+	}
 	man, err := dataset.Load(work.Manifest())
 	if err != nil {
 		return nil, err

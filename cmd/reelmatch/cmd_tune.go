@@ -188,7 +188,7 @@ func runTune(ctx context.Context, opts TuneOptions, g *globalOptions, _ []string
 	if err != nil {
 		return err
 	}
-	work, err := workDir("tune", opts.Work)
+	work, err := existingWorkDir("tune", opts.Work)
 	if err != nil {
 		return err
 	}

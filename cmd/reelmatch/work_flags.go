@@ -49,6 +49,25 @@ func workDir(verb, work string) (workdir.Dir, error) {
 	return workdir.Dir(work), nil
 }
 
+// existingWorkDir is workDir for the commands that read a WORK that
+// prepare (or run) made: a --work that is not a folder is a usage error.
+func existingWorkDir(verb, work string) (workdir.Dir, error) {
+	dir, err := workDir(verb, work)
+	if err != nil {
+		return "", err
+	}
+	return dir, checkWorkExists(work)
+}
+
+// checkWorkExists is the usage error (exit 2) of a --work that is not a
+// folder, for the commands that read a WORK rather than make one.
+func checkWorkExists(work string) error {
+	if st, err := os.Stat(work); err != nil || !st.IsDir() {
+		return usagef("--work %s: no such folder (reelmatch run --data DIR --work %s makes one)", work, work)
+	}
+	return nil
+}
+
 // addRunFlags registers --work, --encoder and --run for the commands that
 // read a trained run. --run defaults to REELMATCH_RUN, --encoder to
 // REELMATCH_ENCODER; with neither, the run is the only one in WORK or the
@@ -74,8 +93,8 @@ func resolveRun(verb, work, enc, run string) (workdir.Dir, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	if st, err := os.Stat(work); err != nil || !st.IsDir() {
-		return "", "", usagef("--work %s: no such folder (reelmatch run --data DIR --work %s makes one)", work, work)
+	if err := checkWorkExists(work); err != nil {
+		return "", "", err
 	}
 	if run != "" {
 		if err := workdir.CheckRunName(run); err != nil {
