@@ -152,15 +152,7 @@ func prepareRealSize(t testing.TB, n int) (workdir.Dir, *dataset.Manifest) {
 			t.Fatal(err)
 		}
 	}
-	man, _, err := dataset.Prepare(context.Background(), data, dataset.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	work := workdir.Dir(filepath.Join(dir, "work"))
-	if err := man.Save(work.Manifest()); err != nil {
-		t.Fatal(err)
-	}
-	return work, man
+	return prepareManifest(t, dir, data)
 }
 
 func decodeTest(t testing.TB, path string) image.Image {

@@ -38,6 +38,13 @@ func prepareSynth(t testing.TB, n int) (workdir.Dir, *dataset.Manifest) {
 	if err := synth.Write(data, n, 7); err != nil {
 		t.Fatal(err)
 	}
+	return prepareManifest(t, dir, data)
+}
+
+// prepareManifest prepares the dataset in data and saves its manifest in
+// dir/work.
+func prepareManifest(t testing.TB, dir, data string) (workdir.Dir, *dataset.Manifest) {
+	t.Helper()
 	man, _, err := dataset.Prepare(context.Background(), data, dataset.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -54,3 +54,17 @@ func (s *Server) info(w http.ResponseWriter, _ *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, info)
 }
+
+// resultParams reads a search's k and max_distance; a bad value is
+// answered 400 here and ok is false.
+func (s *Server) resultParams(w http.ResponseWriter, r *http.Request) (k int, maxD float64, ok bool) {
+	k, err := kParam(r)
+	if err == nil {
+		maxD, err = s.maxDistanceParam(r)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return 0, 0, false
+	}
+	return k, maxD, true
+}

@@ -272,14 +272,8 @@ func (s *Server) neighbors(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("direction must be %s or %s, not %q", PosterToIntro, IntroToPoster, dir))
 		return
 	}
-	k, err := kParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	maxD, err := s.maxDistanceParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	k, maxD, ok := s.resultParams(w, r)
+	if !ok {
 		return
 	}
 	hs, rank, err := s.opts.Engine.Neighbors(id, dir, k)
@@ -306,14 +300,8 @@ func (s *Server) searchText(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("text has %d characters; the limit is %d", n, MaxQueryRunes))
 		return
 	}
-	k, err := kParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	maxD, err := s.maxDistanceParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	k, maxD, ok := s.resultParams(w, r)
+	if !ok {
 		return
 	}
 	hs, err := s.opts.Engine.SearchText(r.Context(), text, k)

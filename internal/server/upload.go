@@ -140,14 +140,8 @@ func bodyError(err error, msg string) error {
 // against the poster rule from its header (a bomb gets 413 before any
 // pixel exists), and decoded once its share of the decode memory is free.
 func (s *Server) searchImage(w http.ResponseWriter, r *http.Request) {
-	k, err := kParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	maxD, err := s.maxDistanceParam(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	k, maxD, ok := s.resultParams(w, r)
+	if !ok {
 		return
 	}
 	if r.ContentLength > MaxUploadBytes+multipartSlack {
