@@ -4,10 +4,11 @@
 // query costs O(n log k) and allocates O(k)).
 //
 // Three kinds answer the same Searcher interface:
-//   - Index, exact: vectors in vecmath's panel layout scored eight at a
-//     time with vecmath.DotPanels. A search allocates only its result
-//     (per-query buffers come from a sync.Pool) and runs on the caller's
-//     goroutine unless the index holds at least 20,000 vectors.
+//   - Index, exact: vectors in vecmath's panel layout scored eight rows
+//     and up to four queries at a time with vecmath.DotPanelsMulti. A
+//     search allocates only its result (per-query buffers come from a
+//     sync.Pool) and runs on the caller's goroutine unless the index holds
+//     at least 20,000 vectors.
 //     SearchBatch scores several queries in one pass over memory, block by
 //     block, and Batcher gathers concurrent queries into such passes.
 //   - Int8Index: an int8 copy of an Index scanned first, its best

@@ -131,12 +131,7 @@ func (q *Int8Index) scan(qs []int8Query, tops []topK, lo, hi int) {
 		for i, qq := range qs {
 			vecmath.DotPanelsInt8(qq.codes, data, out)
 			vecmath.Int8Distances(dists[:valid], out, scale, sum, qq.scale)
-			t := &tops[i]
-			for r, d := range dists[:valid] {
-				if d < t.worst {
-					t.push(cand{dist: d, idx: row + r})
-				}
-			}
+			offerDistances(&tops[i], dists[:valid], row)
 		}
 	}
 }
@@ -148,13 +143,14 @@ func (q *Int8Index) rescore(qb []float32, cands []cand) []cand {
 	x := q.x
 	size := vecmath.PanelRows * x.dim
 	var scores [vecmath.PanelRows]float32
+	qbs, outs := [][]float32{qb}, [][]float32{scores[:]}
 	last := -1
 	// Candidates come in no particular order; sorting by index would let
 	// neighbours share a panel's scores, but 100 panels cost microseconds.
 	for i, c := range cands {
 		p := c.idx / vecmath.PanelRows
 		if p != last {
-			vecmath.DotPanels(qb, x.data[p*size:(p+1)*size], scores[:])
+			vecmath.DotPanelsMulti(qbs, x.data[p*size:(p+1)*size], outs)
 			last = p
 		}
 		cands[i].dist = 1 - scores[c.idx%vecmath.PanelRows]

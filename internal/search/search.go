@@ -21,8 +21,9 @@ type Index struct {
 	dim int
 	ids []reel.MovieID
 	// data is the vectors in vecmath's panel layout, [ceil(n/8)][dim][8]:
-	// a search scores eight rows per AVX2 instruction with no lane
-	// reduction, about 5x faster than row by row (vecmath BenchmarkScan).
+	// a search scores eight rows per SIMD lane group with no lane
+	// reduction (vecmath.DotPanelsMulti), about 5x faster than row by row
+	// (vecmath BenchmarkScan).
 	// Rows past n in the last panel are zero.
 	data []float32
 	pos  map[reel.MovieID]int
@@ -127,7 +128,7 @@ const chunkPanels = 32
 // search allocates only its result.
 type scratch struct {
 	q  []float32 // the normalised query [dim]
-	qb []float32 // q spread for vecmath.DotPanels [dim][PanelRows]
+	qb []float32 // q spread for vecmath.DotPanelsMulti [dim][PanelRows]
 	// top and qbs are the serial scan's arguments: its top-k heap (kept for
 	// its capacity) and qb, as one-element slices made once.
 	top []topK
@@ -290,13 +291,15 @@ func (x *Index) Rank(query []float32, id reel.MovieID) (int, error) {
 	// on where a row sits in the scan).
 	var own [vecmath.PanelRows]float32
 	p := i / vecmath.PanelRows
-	vecmath.DotPanels(sc.qb, x.data[p*size:(p+1)*size], own[:])
+	vecmath.DotPanelsMulti(sc.qbs, x.data[p*size:(p+1)*size], [][]float32{own[:]})
 	target := 1 - own[i%vecmath.PanelRows]
 	nearer := 0
 	var scores [chunkPanels * vecmath.PanelRows]float32
+	outs := [][]float32{nil}
 	for lo := 0; lo < n; lo += len(scores) {
 		out := scores[:min(len(scores), vecmath.PanelLen(n-lo, 1))]
-		vecmath.DotPanels(sc.qb, x.data[lo*x.dim:], out)
+		outs[0] = out
+		vecmath.DotPanelsMulti(sc.qbs, x.data[lo*x.dim:], outs)
 		for r, s := range out[:min(len(out), n-lo)] {
 			if 1-s < target && lo+r != i {
 				nearer++
@@ -310,25 +313,49 @@ func (x *Index) Rank(query []float32, id reel.MovieID) (int, error) {
 // qbs[i]. The panels are read one block at a time (blockBytes), and every
 // query scores a block before the next is read: queries batched into one
 // scan share its trip through memory, the block staying in the core's
-// cache while they pass over it.
+// cache while they pass over it, four at a time through
+// vecmath.DotPanelsMulti (each panel column loaded serves four queries).
+// A block's scores become distances in place, and vecmath.IndexBelow
+// skips, eight at a time, the rows that cannot enter a query's heap.
 func (x *Index) scan(qbs [][]float32, tops []topK, lo, hi int) {
 	n := x.Len()
 	block := blockPanels(vecmath.PanelRows * x.dim * 4)
-	var scores [maxBlockPanels * vecmath.PanelRows]float32 // on the stack
+	var buf [groupQueries][maxBlockPanels * vecmath.PanelRows]float32 // on the stack
+	var outs [groupQueries][]float32
 	for p := lo; p < hi; p += block {
 		row := p * vecmath.PanelRows
-		out := scores[:min(block, hi-p)*vecmath.PanelRows]
-		valid := min(len(out), n-row)
+		m := min(block, hi-p) * vecmath.PanelRows
+		valid := min(m, n-row)
 		data := x.data[row*x.dim:]
-		for qi, qb := range qbs {
-			vecmath.DotPanels(qb, data, out)
-			t := &tops[qi]
-			for r, s := range out[:valid] {
-				if d := 1 - s; d < t.worst {
-					t.push(cand{dist: d, idx: row + r})
-				}
+		for g := 0; g < len(qbs); g += groupQueries {
+			group := qbs[g:min(g+groupQueries, len(qbs))]
+			for i := range group {
+				outs[i] = buf[i][:m]
+			}
+			vecmath.DotPanelsMulti(group, data, outs[:len(group)])
+			for i := range group {
+				offer(&tops[g+i], outs[i][:valid], row)
 			}
 		}
+	}
+}
+
+// groupQueries is how many queries scan scores per call of the kernel:
+// vecmath.DotPanelsMulti's widest inner loop.
+const groupQueries = 4
+
+// offer turns scores (rows first, first+1, …) into distances and pushes
+// those that beat t's worst.
+func offer(t *topK, scores []float32, first int) {
+	vecmath.OneMinus(scores)
+	offerDistances(t, scores, first)
+}
+
+// offerDistances pushes the distances (rows first, first+1, …) that beat
+// t's worst, in row order.
+func offerDistances(t *topK, dists []float32, first int) {
+	for r := vecmath.IndexBelow(dists, 0, t.worst); r < len(dists); r = vecmath.IndexBelow(dists, r+1, t.worst) {
+		t.push(cand{dist: dists[r], idx: first + r})
 	}
 }
 

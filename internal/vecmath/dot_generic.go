@@ -15,3 +15,11 @@ func dotPanelsInt8(qb []uint8, panels []int8, out []int32) { dotPanelsInt8Generi
 func int8Distances(dst []float32, dots []int32, scale []float32, sum []int32, qscale float32) {
 	int8DistancesGeneric(dst, dots, scale, sum, qscale)
 }
+
+func dotPanelsMulti(qbs [][]float32, panels []float32, outs [][]float32) {
+	dotPanelsMultiGeneric(qbs, panels, outs)
+}
+
+func oneMinus(v []float32) { oneMinusGeneric(v) }
+
+func indexBelow(v []float32, limit float32) int { return indexBelowGeneric(v, limit) }
