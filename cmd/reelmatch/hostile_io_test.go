@@ -231,9 +231,13 @@ func TestHostileInterrupt(t *testing.T) {
 	runHostileCases(t, []hostileCase{{
 		Name: "prepare of 16-megapixel posters, interrupted",
 		Setup: func(t *testing.T, dir string) {
-			hostileData(t, dir, 120)
-			big := reeltest.PNGBomb(t, 4096, 4096) // at the pixel budget: decodes, slowly
-			for i := 1; i <= 120; i++ {
+			// 1,200 posters at the pixel budget: each decodes in
+			// milliseconds, all of them take seconds even on an idle
+			// machine, so the Ctrl-C lands mid-way in any build.
+			const n = 1200
+			hostileData(t, dir, n)
+			big := reeltest.PNGBomb(t, 4096, 4096)
+			for i := 1; i <= n; i++ {
 				reeltest.WriteFile(t, filepath.Join(dir, "data", "poster", strconv.Itoa(i)+".jpg"), big)
 			}
 		},

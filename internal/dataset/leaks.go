@@ -173,18 +173,49 @@ func LeakedTestIDs(leaks []Leak) []reel.MovieID {
 	return ids
 }
 
-// Warning is the one-line warning prepare prints for l; man supplies the
-// movies' names.
-func (l Leak) Warning(man *Manifest) string {
+// LeakWarnings are the one-line warnings prepare prints for leaks (in
+// FindLeaks' order): one a test movie and kind, naming up to
+// maxLeakPartners of its training movies and counting the rest, so a
+// placeholder poster shared by hundreds of movies is a line a movie, not
+// one a pair. man supplies the movies' names.
+func LeakWarnings(leaks []Leak, man *Manifest) []string {
 	name := func(id reel.MovieID) string {
 		if m, ok := man.ByID(id); ok {
 			return fmt.Sprintf("%s (%s)", id, m.Name)
 		}
 		return string(id)
 	}
-	what := fmt.Sprintf("near-identical intros (Jaccard %.2f of the cleaned tokens)", l.Similarity)
-	if l.Kind == LeakPoster {
-		what = "identical posters (same SHA-256)"
+	var out []string
+	for start := 0; start < len(leaks); {
+		l := leaks[start]
+		end := start + 1
+		for end < len(leaks) && leaks[end].Test == l.Test && leaks[end].Kind == l.Kind {
+			end++
+		}
+		group := leaks[start:end]
+		start = end
+		var partners []string
+		for _, g := range group[:min(len(group), maxLeakPartners)] {
+			partners = append(partners, name(g.Train))
+		}
+		who := "train movie " + partners[0]
+		if len(group) > 1 {
+			who = fmt.Sprintf("%d train movies, %s", len(group), strings.Join(partners, ", "))
+			if more := len(group) - len(partners); more > 0 {
+				who += fmt.Sprintf(" and %d more", more)
+			}
+		}
+		what := fmt.Sprintf("near-identical intros (Jaccard %.2f of the cleaned tokens)", l.Similarity)
+		if len(group) > 1 {
+			what = "near-identical intros (Jaccard of the cleaned tokens at least " + fmt.Sprintf("%.2f", IntroLeakJaccard) + ")"
+		}
+		if l.Kind == LeakPoster {
+			what = "identical posters (same SHA-256)"
+		}
+		out = append(out, fmt.Sprintf("leak: test movie %s and %s have %s; `reelmatch eval --exclude-leaks` leaves such test movies out", name(l.Test), who, what))
 	}
-	return fmt.Sprintf("leak: test movie %s and train movie %s have %s; `reelmatch eval --exclude-leaks` leaves such test movies out", name(l.Test), name(l.Train), what)
+	return out
 }
+
+// maxLeakPartners is how many training movies a leak warning names.
+const maxLeakPartners = 5

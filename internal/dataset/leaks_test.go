@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -126,19 +127,24 @@ func TestLeakedTestIDs(t *testing.T) {
 }
 
 // TestPrepareReportsLeaks checks that prepare keeps leaked movies, lists
-// them in the report and warns once per leak with both ids and names.
+// them in the report and warns once per leaked test movie and kind, with
+// the ids and names.
 func TestPrepareReportsLeaks(t *testing.T) {
 	f := newFixture(t)
 	f.info("id,name,intro\n" +
 		"1,King One,\"A widowed mother becomes the governess of the King's children.\"\n" +
 		"2,Other,A robot learns to love.\n" +
 		"3,King Two,\"Widowed mother, BECOMES governess of the kings children!\"\n" +
-		"4,Copy,A shark terrorises a beach town.\n")
+		"4,Copy,A shark terrorises a beach town.\n" +
+		"5,Placeholder,A train robbery.\n" +
+		"6,Placeholder too,A space station.\n")
 	f.poster("1.jpg", jpegBytes(t, 1))
 	f.poster("2.jpg", jpegBytes(t, 2))
 	f.poster("3.jpg", jpegBytes(t, 3))
 	f.poster("4.jpg", jpegBytes(t, 2)) // same bytes as movie 2's poster
-	f.train("1\n2\n")
+	f.poster("5.jpg", jpegBytes(t, 2))
+	f.poster("6.jpg", jpegBytes(t, 2))
+	f.train("1\n2\n5\n")
 	var warnings []string
 	man, rep, err := Prepare(context.Background(), f.dir, Options{Workers: 2, Warnf: func(format string, args ...any) {
 		warnings = append(warnings, format)
@@ -149,11 +155,14 @@ func TestPrepareReportsLeaks(t *testing.T) {
 	want := []Leak{
 		{Kind: LeakIntro, Test: "3", Train: "1", Similarity: 1},
 		{Kind: LeakPoster, Test: "4", Train: "2", Similarity: 1},
+		{Kind: LeakPoster, Test: "4", Train: "5", Similarity: 1},
+		{Kind: LeakPoster, Test: "6", Train: "2", Similarity: 1},
+		{Kind: LeakPoster, Test: "6", Train: "5", Similarity: 1},
 	}
 	if diff := cmp.Diff(want, rep.Leaks); diff != "" {
 		t.Errorf("leaks (-want +got):\n%s", diff)
 	}
-	if len(man.Movies) != 4 || rep.DroppedCount() != 0 {
+	if len(man.Movies) != 6 || rep.DroppedCount() != 0 {
 		t.Errorf("kept %d, dropped %d: leaks must be kept", len(man.Movies), rep.DroppedCount())
 	}
 	var leakWarnings []string
@@ -164,7 +173,8 @@ func TestPrepareReportsLeaks(t *testing.T) {
 	}
 	wantWarnings := []string{
 		"leak: test movie 3 (King Two) and train movie 1 (King One) have near-identical intros (Jaccard 1.00 of the cleaned tokens); `reelmatch eval --exclude-leaks` leaves such test movies out",
-		"leak: test movie 4 (Copy) and train movie 2 (Other) have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie 4 (Copy) and 2 train movies, 2 (Other), 5 (Placeholder) have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie 6 (Placeholder too) and 2 train movies, 2 (Other), 5 (Placeholder) have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
 	}
 	if diff := cmp.Diff(wantWarnings, leakWarnings); diff != "" {
 		t.Errorf("leak warnings (-want +got):\n%s", diff)
@@ -192,5 +202,23 @@ func TestClosestIntros(t *testing.T) {
 	}
 	if _, ok := ClosestIntros(movies[:2]); ok {
 		t.Errorf("no test movies: ok")
+	}
+}
+
+// TestLeakWarningsNameFivePartners checks that a test movie sharing a
+// poster with many training movies gets one line naming five of them.
+func TestLeakWarningsNameFivePartners(t *testing.T) {
+	man := &Manifest{}
+	var leaks []Leak
+	for i := 1; i <= 8; i++ {
+		leaks = append(leaks, Leak{Kind: LeakPoster, Test: "t", Train: reel.MovieID(strconv.Itoa(i)), Similarity: 1})
+	}
+	leaks = append(leaks, Leak{Kind: LeakIntro, Test: "t", Train: "9", Similarity: 0.85})
+	want := []string{
+		"leak: test movie t and 8 train movies, 1, 2, 3, 4, 5 and 3 more have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie t and train movie 9 have near-identical intros (Jaccard 0.85 of the cleaned tokens); `reelmatch eval --exclude-leaks` leaves such test movies out",
+	}
+	if diff := cmp.Diff(want, LeakWarnings(leaks, man)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -229,8 +229,8 @@ func Prepare(ctx context.Context, dataDir string, opts Options) (*Manifest, *Rep
 		warn("%s lists every kept movie: the test split is empty", trainPath)
 	}
 	rep.Leaks = FindLeaks(man.Movies)
-	for _, l := range rep.Leaks {
-		warn("%s", l.Warning(man))
+	for _, w := range LeakWarnings(rep.Leaks, man) {
+		warn("%s", w)
 	}
 	return man, rep, nil
 }
