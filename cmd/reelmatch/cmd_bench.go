@@ -69,7 +69,8 @@ func newBenchSearchCommand(g *globalOptions) *cobra.Command {
                     index returns in its 10 (1 for exact, the reference)
 
 Indexes (--index): exact (float32 scan; concurrent queries share one scan),
-int8 (int8 scan, the best max(100, 10·k) rescored in float32; same
+int8 (int8 scan with a proven error bound per row, every row that can
+still be among the k nearest rescored in float32: the exact hits; same
 batching), hnsw (approximate: a navigable small-world graph with
 --hnsw-m links per node, --hnsw-ef-construction and --hnsw-ef-search
 candidate lists; built on every core; its reference answers come from an

@@ -72,9 +72,9 @@ func TestBenchSearchJSON(t *testing.T) {
 		// 500 rows fill 63 panels of 8 (504 rows) of 16 float32.
 		{"exact", "1", 504.0 * 16 * 4 / 500, 1},
 		{"exact", "8", 504.0 * 16 * 4 / 500, 1},
-		// int8: the float32 panels, 504x16 codes, and 8 bytes of scale and
-		// sum per row; with 500 rows every one is rescored: exact.
-		{"int8", "3", (504.0*16*4 + 504*16 + 500*8) / 500, 1},
+		// int8: the float32 panels, 504x16 codes, and 12 bytes of scale,
+		// sum and error per row; its rescore is exact by construction.
+		{"int8", "3", (504.0*16*4 + 504*16 + 500*12) / 500, 1},
 		{"hnsw", "4", 0, -1},
 	} {
 		t.Run(tt.index+"/"+tt.conc, func(t *testing.T) {

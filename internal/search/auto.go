@@ -7,8 +7,8 @@ import "github.com/reelmatch/reelmatch/internal/vecmath"
 // the exact scan of 2^24 values (131k 128-d vectors) answers in a few
 // milliseconds, and up to 2^27 values (1M 128-d, 262k 512-d) the int8
 // scan with its float32 rescore keeps p99 within 50 ms with the same hits
-// as the exact scan (recall@10 1.0 in every bench case). Past that even
-// the int8 scan reads too much per query, and a graph index answers in
+// as the exact scan (always: its rescore is exact by construction). Past
+// that even the int8 scan reads too much per query, and a graph index answers in
 // milliseconds at the price of a build (minutes at 1M) and recall below 1.
 const (
 	AutoExactMax = 1 << 24

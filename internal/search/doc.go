@@ -11,9 +11,9 @@
 //     at least 20,000 vectors.
 //     SearchBatch scores several queries in one pass over memory, block by
 //     block, and Batcher gathers concurrent queries into such passes.
-//   - Int8Index: an int8 copy of an Index scanned first, its best
-//     candidates rescored with the Index's float32 kernel (the same hits
-//     as the Index whenever the true ones are among the candidates).
+//   - Int8Index: an int8 copy of an Index scanned first with a proven
+//     error bound per row, every row that can still be a hit rescored
+//     with the Index's float32 kernel (always the Index's hits).
 //   - HNSW: an approximate graph index for catalogues too large to scan.
 //
 // Build makes one by kind name. It owns scoring and ranking only;

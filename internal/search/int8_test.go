@@ -2,20 +2,24 @@ package search
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
+	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
 
 // TestInt8MatchesExact checks that int8 codes plus the float32 rescore
 // return the exact index's hits, distances included, on seeded data with
-// ties: serially, in parallel, batched, and through a Batcher.
+// ties (every seventh vector repeats one, a third of the queries are
+// stored vectors): serially, in parallel, batched, and through a Batcher.
 func TestInt8MatchesExact(t *testing.T) {
 	for _, tc := range []struct{ n, dim, k int }{
-		{3, 5, 10},                  // fewer vectors than candidates: all rescored
-		{500, 16, 10},               // candidates are a fifth of the index
+		{3, 5, 10},                  // fewer vectors than k
+		{500, 16, 10},               //
 		{5000, 64, 10},              //
 		{parallelMin + 500, 32, 10}, // parallel scan
 		{5000, 128, 3},              // the heads' default size
@@ -67,12 +71,126 @@ func TestInt8ZeroQueryAndBytes(t *testing.T) {
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("zero query (-want +got):\n%s", diff)
 	}
-	// One panel of codes (8 rows x 4 values), 8 bytes of scale and sum per
+	// One panel of codes (8 rows x 4 values), 12 bytes of scale, sum and error per
 	// row, and the float32 panel (8 rows x 2 values x 4 bytes).
-	if got, want := q.Bytes(), int64(8*4+3*8+8*2*4); got != want {
+	if got, want := q.Bytes(), int64(8*4+3*12+8*2*4); got != want {
 		t.Errorf("Bytes = %d, want %d", got, want)
 	}
 	if q.Kind() != KindInt8 || q.Len() != 3 {
 		t.Errorf("Kind %q Len %d", q.Kind(), q.Len())
+	}
+}
+
+// TestInt8Bound checks the bound the int8 index relies on: for every row,
+// the exact kernel's distance lies within a + b·err of the int8 distance,
+// on random, one-hot, constant and tiny-valued vectors of many sizes; and
+// the lower bound the scan computes (vecmath.Int8Lower) is below it.
+func TestInt8Bound(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	dims := []int{1, 2, 3, 5, 8, 13, 31, 64, 67, 128, 131, 512, 1031}
+	for _, dim := range dims {
+		vecs := make([][]float32, 0, 64)
+		for i := range 64 {
+			v := make([]float32, dim)
+			switch i % 4 {
+			case 0: // random normal
+				for j := range v {
+					v[j] = float32(rng.NormFloat64())
+				}
+			case 1: // one-hot
+				v[rng.IntN(dim)] = 1
+			case 2: // constant: every value rounds the same way
+				for j := range v {
+					v[j] = 1
+				}
+			case 3: // one large value, the rest tiny (they quantize to 0)
+				for j := range v {
+					v[j] = float32(rng.NormFloat64()) * 1e-4
+				}
+				v[0] = 1
+			}
+			vecs = append(vecs, v)
+		}
+		ids := make([]reel.MovieID, len(vecs))
+		for i := range ids {
+			ids[i] = reel.MovieID(fmt.Sprint(i))
+		}
+		x := mustIndex(t, ids, vecs)
+		q := NewInt8(x)
+		for qi, query := range vecs {
+			sc, err := x.prepare("search", query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			codes := make([]uint8, vecmath.Int8PanelLen(1, dim))
+			qs := vecmath.QuantizeQuery(codes, sc.q)
+			eq, nq := vecmath.QueryError(codes, sc.q, qs)
+			a, b := int8Bound(eq, nq, dim)
+			dots := make([]int32, vecmath.PanelLen(len(vecs), 1))
+			vecmath.DotPanelsInt8(codes, q.codes, dots)
+			approx := make([]float32, len(vecs))
+			vecmath.Int8Distances(approx, dots, q.scale, q.sum, qs)
+			lower := make([]float32, len(vecs))
+			vecmath.Int8Lower(lower, approx, q.errs, a, b)
+			for r := range vecs {
+				v, _ := x.Vector(ids[r])
+				exact := 1 - dotKernel(sc.q, v)
+				bound := float64(a) + float64(b)*float64(q.errs[r])
+				if gap := math.Abs(float64(exact) - float64(approx[r])); gap > bound {
+					t.Fatalf("dim %d query %d row %d: exact %v, int8 %v: %.3g apart, bound %.3g", dim, qi, r, exact, approx[r], gap, bound)
+				}
+				if upper := approx[r] + (b*q.errs[r] + a); lower[r] > exact || upper < exact {
+					t.Fatalf("dim %d query %d row %d: exact %v outside [%v, %v]", dim, qi, r, exact, lower[r], upper)
+				}
+			}
+			scratchPool.Put(sc)
+		}
+	}
+}
+
+// TestInt8Fallback checks the path for queries the bound cannot narrow:
+// with the candidate cap lowered and many copies of one vector, the scan
+// gives up on the query, and the hits are still the exact index's.
+func TestInt8Fallback(t *testing.T) {
+	defer func(old int) { maxInt8Cands = old }(maxInt8Cands)
+	maxInt8Cands = 16
+	const n, dim = 300, 8
+	ids := make([]reel.MovieID, n)
+	vecs := make([][]float32, n)
+	rng := rand.New(rand.NewPCG(23, 24))
+	for i := range vecs {
+		ids[i] = reel.MovieID(fmt.Sprint(i))
+		vecs[i] = []float32{1, 2, 3, 4, 5, 6, 7, 8} // equidistant from every query
+		if i%10 == 0 {
+			for j := range vecs[i] {
+				vecs[i][j] = float32(rng.NormFloat64())
+			}
+		}
+	}
+	x := mustIndex(t, ids, vecs)
+	q := NewInt8(x)
+	query := []float32{1, 2, 3, 4, 5, 6, 7, 9}
+	sc, err := x.prepare("search", query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := make([]uint8, vecmath.Int8PanelLen(1, dim))
+	qq := int8Query{sc: sc, codes: codes, scale: vecmath.QuantizeQuery(codes, sc.q)}
+	eq, nq := vecmath.QueryError(codes, sc.q, qq.scale)
+	qq.a, qq.b = int8Bound(eq, nq, dim)
+	if parts := q.scanParallel([]int8Query{qq}, 5); !parts[0].over[0] {
+		t.Fatalf("the scan kept %d candidates without giving up", len(parts[0].cands[0]))
+	}
+	scratchPool.Put(sc)
+	want, err := x.Search(query, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := q.Search(query, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("(-exact +int8):\n%s", diff)
 	}
 }

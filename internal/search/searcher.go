@@ -12,7 +12,7 @@ import (
 // Index kinds, as serve, search and bench name them.
 const (
 	KindExact = "exact" // float32 scan, every vector scored
-	KindInt8  = "int8"  // int8 scan, the best candidates rescored in float32
+	KindInt8  = "int8"  // int8 scan, every possible hit rescored in float32
 	KindHNSW  = "hnsw"  // approximate: a navigable small-world graph
 )
 

@@ -23,3 +23,7 @@ func dotPanelsMulti(qbs [][]float32, panels []float32, outs [][]float32) {
 func oneMinus(v []float32) { oneMinusGeneric(v) }
 
 func indexBelow(v []float32, limit float32) int { return indexBelowGeneric(v, limit) }
+
+func int8Lower(lower, dists, errs []float32, a, b float32) {
+	int8LowerGeneric(lower, dists, errs, a, b)
+}

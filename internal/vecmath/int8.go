@@ -139,3 +139,48 @@ func int8DistancesGeneric(dst []float32, dots []int32, scale []float32, sum []in
 		dst[i] = 1 - scale[i]*qscale*float32(dots[i]-QueryOffset*sum[i])
 	}
 }
+
+// Int8RowError returns ‖v − scale·x‖₂, in float64, where x is row i's
+// codes in int8 panels written by QuantizeRow(panels, i, v) with that
+// scale: how far the row's int8 form is from the row.
+func Int8RowError(panels []int8, i int, v []float32, scale float32) float64 {
+	d4 := int8Dim(len(v))
+	p := panels[i/PanelRows*PanelRows*d4:][:PanelRows*d4]
+	s := i % PanelRows
+	var sum float64
+	for j, x := range v {
+		c := p[(j/Int8Group)*PanelRows*Int8Group+s*Int8Group+j%Int8Group]
+		e := float64(x) - float64(scale)*float64(c)
+		sum += e * e
+	}
+	return math.Sqrt(sum)
+}
+
+// QueryError returns, in float64, ‖q − q̂‖₂ and ‖q̂‖₂, where q̂ is the
+// query's int8 form, q̂_j = scale·(qb value − QueryOffset), from
+// QuantizeQuery(qb, q) which returned scale.
+func QueryError(qb []uint8, q []float32, scale float32) (errNorm, norm float64) {
+	var e2, n2 float64
+	for j, x := range q {
+		c := float64(scale) * float64(int32(qb[(j/Int8Group)*PanelRows*Int8Group+j%Int8Group])-QueryOffset)
+		e := float64(x) - c
+		e2 += e * e
+		n2 += c * c
+	}
+	return math.Sqrt(e2), math.Sqrt(n2)
+}
+
+// Int8Lower sets lower[i] = dists[i] − (a + b·errs[i]) for every i <
+// len(lower): lower bounds of distances from approximate ones, when the
+// approximation of row i is off by at most a + b·errs[i]. Every slice must
+// hold at least len(lower) values.
+func Int8Lower(lower, dists, errs []float32, a, b float32) {
+	n := len(lower)
+	int8Lower(lower, dists[:n], errs[:n], a, b)
+}
+
+func int8LowerGeneric(lower, dists, errs []float32, a, b float32) {
+	for i := range lower {
+		lower[i] = dists[i] - (float32(b*errs[i]) + a)
+	}
+}

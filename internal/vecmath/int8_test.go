@@ -112,3 +112,48 @@ func TestInt8DistancesMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8Errors checks Int8RowError and QueryError against the values
+// rebuilt from the documented layouts, and Int8Lower against its
+// definition at lengths around the 8-wide step.
+func TestInt8Errors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, dim := range []int{1, 3, 4, 9, 128, 131} {
+		const n = 11
+		panels := make([]int8, Int8PanelLen(n, dim))
+		for i := range n {
+			v := Normalized(randVec(rng, dim))
+			scale, _ := QuantizeRow(panels, i, v)
+			var want float64
+			p := panels[i/PanelRows*PanelRows*int8Dim(dim):]
+			for j, x := range v {
+				c := p[(j/Int8Group)*PanelRows*Int8Group+(i%PanelRows)*Int8Group+j%Int8Group]
+				want += math.Pow(float64(x)-float64(scale)*float64(c), 2)
+			}
+			if got := Int8RowError(panels, i, v, scale); math.Abs(got-math.Sqrt(want)) > 1e-12 {
+				t.Errorf("dim %d row %d: Int8RowError %v, want %v", dim, i, got, math.Sqrt(want))
+			}
+		}
+		q := Normalized(randVec(rng, dim))
+		qb := make([]uint8, int8Dim(dim)*PanelRows)
+		qs := QuantizeQuery(qb, q)
+		var e2, n2 float64
+		for j, x := range q {
+			c := float64(qs) * float64(int(qb[(j/Int8Group)*PanelRows*Int8Group+j%Int8Group])-QueryOffset)
+			e2, n2 = e2+math.Pow(float64(x)-c, 2), n2+c*c
+		}
+		if e, nq := QueryError(qb, q, qs); math.Abs(e-math.Sqrt(e2)) > 1e-12 || math.Abs(nq-math.Sqrt(n2)) > 1e-12 || nq < 0.9 || nq > 1.1 {
+			t.Errorf("dim %d: QueryError %v %v, want %v %v", dim, e, nq, math.Sqrt(e2), math.Sqrt(n2))
+		}
+	}
+	for n := range 20 {
+		dists, errs := randVec(rng, n), randVec(rng, n)
+		got := make([]float32, n)
+		Int8Lower(got, dists, errs, 0.01, 0.5)
+		for i := range got {
+			if want := dists[i] - (float32(0.5*errs[i]) + 0.01); math.Float32bits(got[i]) != math.Float32bits(want) {
+				t.Fatalf("n %d: Int8Lower[%d] = %v, want %v", n, i, got[i], want)
+			}
+		}
+	}
+}

@@ -216,3 +216,17 @@ func indexBelow(v []float32, limit float32) int {
 	}
 	return i + indexBelowGeneric(v[i:], limit)
 }
+
+func int8Lower(lower, dists, errs []float32, a, b float32) {
+	if !useSIMD {
+		int8LowerGeneric(lower, dists, errs, a, b)
+		return
+	}
+	va, vb := archsimd.BroadcastFloat32x8(a), archsimd.BroadcastFloat32x8(b)
+	i := 0
+	for ; i+8 <= len(lower); i += 8 {
+		t := vb.Mul(archsimd.LoadFloat32x8Slice(errs[i:])).Add(va)
+		archsimd.LoadFloat32x8Slice(dists[i:]).Sub(t).StoreSlice(lower[i:])
+	}
+	int8LowerGeneric(lower[i:], dists[i:], errs[i:], a, b)
+}

@@ -179,15 +179,23 @@ func TestOneMinusAndIndexBelow(t *testing.T) {
 // BenchmarkScanMulti scores q queries against n rows of dim values, the
 // inner loop of a batched search: DotPanels once per query (the kernel
 // before DotPanelsMulti) against DotPanelsMulti. ns/row is per scored
-// row and query.
+// row and query. The panels take 512 KiB (in L2, as a search block is),
+// or 64 MiB for one query (mem: read from memory, as a lone search does).
 func BenchmarkScanMulti(b *testing.B) {
 	for _, dim := range []int{128, 512} {
-		for _, nq := range []int{1, 32} {
-			n := 1024 * 128 / dim // 512 KiB of panels: in L2, as a search block is
+		for _, nq := range []int{1, 32, -1} {
+			n := 1024 * 128 / dim
+			if nq < 0 {
+				nq, n = 1, 128*1024*128/dim
+			}
 			rng := rand.New(rand.NewPCG(1, 2))
 			_, _, qbs, panels := multiCase(rng, nq, n, dim)
 			outs := newOuts(nq, n)
-			b.Run(fmt.Sprintf("DotPanels/dim=%d/q=%d", dim, nq), func(b *testing.B) {
+			name := fmt.Sprintf("dim=%d/q=%d", dim, nq)
+			if n > 1024*128/dim {
+				name += "/mem"
+			}
+			b.Run("DotPanels/"+name, func(b *testing.B) {
 				for b.Loop() {
 					for i := range qbs {
 						DotPanels(qbs[i], panels, outs[i])
@@ -195,7 +203,7 @@ func BenchmarkScanMulti(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n*nq), "ns/row")
 			})
-			b.Run(fmt.Sprintf("Multi/dim=%d/q=%d", dim, nq), func(b *testing.B) {
+			b.Run("Multi/"+name, func(b *testing.B) {
 				for b.Loop() {
 					DotPanelsMulti(qbs, panels, outs)
 				}
