@@ -134,7 +134,7 @@ func runEmbed(ctx context.Context, opts EmbedOptions, g *globalOptions, _ []stri
 	}
 	cfg := opts.config()
 	opts.apply(&cfg)
-	enc, err := encoder.New(opts.Encoder, cfg)
+	enc, err := encoder.New(opts.Encoder, embed.EncoderConfig(cfg))
 	if err != nil {
 		return openEncoderError(opts.Encoder, err)
 	}

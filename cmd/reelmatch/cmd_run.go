@@ -275,7 +275,7 @@ func runPipeline(ctx context.Context, opts RunOptions, g *globalOptions) (*runJS
 			tuned = r
 		}
 	}
-	enc, err := encoder.New(opts.Encoder, opts.config())
+	enc, err := encoder.New(opts.Encoder, embed.EncoderConfig(opts.config()))
 	if err != nil {
 		return nil, openEncoderError(opts.Encoder, err)
 	}

@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/builtin"
 	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
+	"github.com/reelmatch/reelmatch/internal/encoder/ort"
+	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
 	"github.com/reelmatch/reelmatch/internal/synth"
 	"github.com/reelmatch/reelmatch/internal/workdir"
@@ -172,4 +176,136 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// BenchmarkEmbedVsRuntime times embed's posters against ONNX Runtime alone
+// on the same image model, in the same process, in turn round by round (a
+// shared machine's speed drifts; a ratio taken this way does not), and
+// reports:
+//
+//   - posters/s: the poster phase of Run (read, decode, recipe, model,
+//     checkpoint) with the resnet50-distilbert encoder at the default batch
+//     (32), "streams=N" as `reelmatch embed` builds it (EncoderConfig: N
+//     batches side by side, one thread each), "streams=1" one batch at a
+//     time on every thread (embed before streams);
+//   - runtime-img/s: the image model alone on random [8,3,224,224] batches,
+//     one call at a time with one thread per CPU (the reference setting of
+//     internal/encoder/ort's BenchmarkRun at batch 8);
+//   - ratio: posters/s over runtime-img/s.
+//
+// REELMATCH_BENCH_MODELS names a models folder of the resnet50-distilbert
+// preset, as `embed --models` takes it: the float32 models, or the int8
+// copy `reelmatch models quantize` writes. The posters are 300x450 JPEGs
+// made from the synthetic set, or the first 192 posters of a data folder
+// (such as ../shared/data/movielens-posters) named by
+// REELMATCH_BENCH_DATA.
+//
+//	REELMATCH_BENCH_MODELS=DIR go test -run '^$' -bench EmbedVsRuntime -benchtime 4x ./internal/embed/
+func BenchmarkEmbedVsRuntime(b *testing.B) {
+	dir := os.Getenv(encodertest.BenchEnv)
+	if dir == "" {
+		b.Skipf("%s unset: this benchmark needs a resnet50-distilbert models folder (see its comment)", encodertest.BenchEnv)
+	}
+	b.Setenv("XDG_CACHE_HOME", b.TempDir()) // the encoder's file-hash cache
+	ctx := context.Background()
+	const posters = 192
+	var work workdir.Dir
+	var man *dataset.Manifest
+	if data := os.Getenv("REELMATCH_BENCH_DATA"); data != "" {
+		work, man = prepareData(b, data, posters)
+	} else {
+		work, man = prepareRealSize(b, posters)
+	}
+	var model encodertest.BenchModel
+	for _, m := range encodertest.BenchModels(b) {
+		if m.Name == "resnet50" {
+			model = m
+		}
+	}
+	if model.Path == "" {
+		b.Fatalf("%s=%s has no resnet50/onnx/model.onnx: name a resnet50-distilbert models folder", encodertest.BenchEnv, dir)
+	}
+	sess, err := ort.Runtime{}.Open(model.Path, encoder.SessionOptions{Threads: runtime.NumCPU()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sess.Close()
+	const rawBatch = 8
+	in := model.Inputs(rawBatch)
+	if _, err := sess.Run(in, nil); err != nil { // warm-up
+		b.Fatal(err)
+	}
+	embedStreams := EncoderConfig(encoder.Config{}).ImageStreams
+	for _, streams := range slices.Compact([]int{embedStreams, 1}) {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			real, err := encoder.New(pretrained.NameResNetDistilBERT, EncoderConfig(encoder.Config{ModelsDir: dir, Backend: "ort", ImageStreams: streams}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer real.Close()
+			enc := &posterRounds{Encoder: real}
+			// Intros once, so every round computes posters only.
+			if _, err := Run(ctx, work, man, enc, Options{}); err != nil {
+				b.Fatal(err)
+			}
+			var embedN, rawN int
+			var embedSecs, rawSecs float64
+			for b.Loop() {
+				start := time.Now()
+				for range posters / rawBatch {
+					if _, err := sess.Run(in, nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				rawSecs += time.Since(start).Seconds()
+				rawN += posters / rawBatch * rawBatch
+
+				enc.round++ // a new image fingerprint: every poster row is stale
+				sum, err := Run(ctx, work, man, enc, Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if sum.ImagesComputed != len(man.Movies) || sum.TextsComputed != 0 {
+					b.Fatalf("computed %d posters and %d intros, want %d and 0", sum.ImagesComputed, sum.TextsComputed, len(man.Movies))
+				}
+				embedN += sum.ImagesComputed
+				embedSecs += sum.ImageSeconds
+			}
+			embedRate, rawRate := float64(embedN)/embedSecs, float64(rawN)/rawSecs
+			b.ReportMetric(embedRate, "posters/s")
+			b.ReportMetric(rawRate, "runtime-img/s")
+			b.ReportMetric(embedRate/rawRate, "ratio")
+		})
+	}
+}
+
+// posterRounds is an encoder whose image fingerprint changes with round
+// and whose text fingerprint does not, so a new round recomputes the
+// posters and reuses the intros.
+type posterRounds struct {
+	encoder.Encoder
+	round int
+}
+
+func (e *posterRounds) ImageFingerprint() string {
+	return fmt.Sprintf("%s/round/%d", e.Fingerprint(), e.round)
+}
+
+func (e *posterRounds) TextFingerprint() string { return e.Fingerprint() }
+
+// prepareData prepares a data folder and keeps its first n movies.
+func prepareData(t testing.TB, data string, n int) (workdir.Dir, *dataset.Manifest) {
+	t.Helper()
+	man, _, err := dataset.Prepare(context.Background(), data, dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(man.Movies) > n {
+		man.Movies = man.Movies[:n]
+	}
+	work := workdir.Dir(filepath.Join(t.TempDir(), "work"))
+	if err := man.Save(work.Manifest()); err != nil {
+		t.Fatal(err)
+	}
+	return work, man
 }

@@ -56,6 +56,24 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// EncoderConfig returns cfg as Run makes the best use of it: unless set,
+// ImageStreams is the number of CPUs (at most cfg.Threads when that is
+// set), so a runtime that runs calls in parallel (ONNX Runtime) encodes
+// that many poster batches side by side on one thread each, rather than
+// one batch on every thread: a single-threaded call never waits inside an
+// operator for a thread that the poster decoding took, which on 2 cores
+// is what separates embed from the model's own speed. The batches, and so
+// the vectors, are the same either way.
+func EncoderConfig(cfg encoder.Config) encoder.Config {
+	if cfg.ImageStreams == 0 {
+		cfg.ImageStreams = runtime.NumCPU()
+		if cfg.Threads > 0 {
+			cfg.ImageStreams = min(cfg.ImageStreams, cfg.Threads)
+		}
+	}
+	return cfg
+}
+
 // Summary reports what Run or Merge did. Every movie's image row and text
 // row is either computed in this run or reused: taken from the file being
 // rewritten (the feature cache, or a shard file), from the feature cache
@@ -322,11 +340,15 @@ func sameRows(old, out *embcache.Features) bool {
 
 // imageBatch is one batch of posters on its way to Encode. Workers fill
 // inputs[k] and errs[k] and call done.Done; Run waits on done, in order.
+// The goroutine running Encode sets vecs and err and closes encoded.
 type imageBatch struct {
-	rows   []int // manifest indices
-	inputs [][]float32
-	errs   []error
-	done   sync.WaitGroup
+	rows    []int // manifest indices
+	inputs  [][]float32
+	errs    []error
+	done    sync.WaitGroup
+	vecs    [][]float32
+	err     error
+	encoded chan struct{}
 }
 
 // lookahead is how many prepared or preparing batches may wait behind the
@@ -389,9 +411,33 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 			}
 		}
 	}()
+	// A tower that runs several Encode calls at once (ParallelEncoder) gets
+	// that many whole batches in flight; their rows are placed and saved in
+	// batch order, as with one.
+	streams := 1
+	if p, ok := tower.(encoder.ParallelEncoder); ok {
+		streams = max(1, p.EncodeStreams())
+	}
+	var encoders sync.WaitGroup
 	defer workers.Wait()
+	defer encoders.Wait()
 	defer cancel()
 
+	finish := func(b *imageBatch) error {
+		<-b.encoded
+		if b.err != nil {
+			return fmt.Errorf("encode posters: %w", b.err)
+		}
+		if err := place(dst, b.rows, b.vecs, tower.Dim(), "poster"); err != nil {
+			return err
+		}
+		if err := save(b.rows); err != nil {
+			return err
+		}
+		bar.Add(len(b.rows))
+		return nil
+	}
+	var inflight []*imageBatch
 	for b := range batches {
 		b.done.Wait()
 		if err := ctx.Err(); err != nil {
@@ -402,17 +448,23 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 				return err
 			}
 		}
-		vecs, err := tower.Encode(ctx, b.inputs)
-		if err != nil {
-			return fmt.Errorf("encode posters: %w", err)
+		if len(inflight) == streams {
+			if err := finish(inflight[0]); err != nil {
+				return err
+			}
+			inflight = inflight[1:]
 		}
-		if err := place(dst, b.rows, vecs, tower.Dim(), "poster"); err != nil {
+		b.encoded = make(chan struct{})
+		encoders.Go(func() {
+			defer close(b.encoded)
+			b.vecs, b.err = tower.Encode(ctx, b.inputs)
+		})
+		inflight = append(inflight, b)
+	}
+	for _, b := range inflight {
+		if err := finish(b); err != nil {
 			return err
 		}
-		if err := save(b.rows); err != nil {
-			return err
-		}
-		bar.Add(len(b.rows))
 	}
 	return ctx.Err()
 }

@@ -23,9 +23,17 @@ type ImageTower interface {
 	// prepare posters on several goroutines while Encode runs.
 	Prepare(img image.Image) ([]float32, error)
 	// Encode maps a batch of prepared inputs to one vector each, in order.
-	// It is not necessarily safe for concurrent use. Outputs are not
-	// L2-normalised.
+	// It is not necessarily safe for concurrent use, unless the tower is a
+	// ParallelEncoder. Outputs are not L2-normalised.
 	Encode(ctx context.Context, inputs [][]float32) ([][]float32, error)
+}
+
+// ParallelEncoder is an optional ability of an ImageTower: up to
+// EncodeStreams() Encode calls may run at once, each on its own share of
+// the runtime's threads, so a caller with many batches (embed) keeps that
+// many in flight.
+type ParallelEncoder interface {
+	EncodeStreams() int
 }
 
 // TextTower turns intros into vectors.
@@ -87,6 +95,15 @@ type Config struct {
 	LongText string
 	// Threads bounds runtime threads; 0 means the number of CPUs.
 	Threads int
+	// ImageStreams is how many image Encode calls may run at once, each
+	// one runtime call on Threads/ImageStreams threads (at least 1), where
+	// the runtime runs calls in parallel (ParallelRunner) and the tower
+	// gains from it (the pretrained encoders: int8 models); the tower then
+	// reports it as a ParallelEncoder. 0 or 1: one call at a time with
+	// every thread, the lowest latency for one poster (search, serve).
+	// embed sets it and runs whole batches side by side. Batches are what
+	// they are with one stream, so the vectors do not change.
+	ImageStreams int
 	// ImagePrep names the image preprocessing recipe where an encoder has a
 	// choice ("seed", "torchvision", "clip"); empty means its default.
 	ImagePrep string

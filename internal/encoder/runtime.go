@@ -39,7 +39,8 @@ type TensorInfo struct {
 // Session runs one ONNX model.
 type Session interface {
 	// Run feeds the named inputs and returns the named outputs. Safe for
-	// concurrent use only if the runtime says so; callers serialise.
+	// concurrent use only if the runtime says so (ParallelRunner); callers
+	// serialise otherwise.
 	Run(inputs map[string]Tensor, outputs []string) (map[string]Tensor, error)
 	// Inputs and Outputs list the model's declared inputs and outputs in
 	// file order, so encoders can check names and shapes (a ResNet's
@@ -52,6 +53,14 @@ type Session interface {
 // SessionOptions tune a session.
 type SessionOptions struct {
 	Threads int // intra-op threads; 0 means the number of CPUs
+}
+
+// ParallelRunner is an optional ability of a Runtime: Run calls on one of
+// its sessions from several goroutines execute in parallel (ONNX Runtime),
+// rather than one after the other, so a caller with many batches can open
+// the session with fewer threads and run batches side by side.
+type ParallelRunner interface {
+	ParallelRuns() bool
 }
 
 // Runtime opens ONNX models.

@@ -26,6 +26,11 @@ type Runtime struct{}
 // Name returns "ort".
 func (Runtime) Name() string { return Name }
 
+// ParallelRuns is true: ONNX Runtime's Run is safe for concurrent use and
+// concurrent calls run in parallel, each on its calling thread plus the
+// session's intra-op pool.
+func (Runtime) ParallelRuns() bool { return true }
+
 var (
 	envOnce sync.Once
 	envErr  error

@@ -17,17 +17,44 @@ type valueInfo struct {
 }
 
 // modelIO lists the inputs and outputs of the ONNX model at path, in graph
-// order, without loading its weights: it walks the protobuf fields and
-// seeks past everything else (initializers are most of a 100 MB file).
+// order, without loading its weights (see modelGraph).
+func modelIO(path string) (inputs, outputs []valueInfo, err error) {
+	inputs, outputs, _, err = modelGraph(path)
+	return inputs, outputs, err
+}
+
+// integerOps are the ONNX operators of int8 models: `models quantize`
+// writes QuantizeLinear/DequantizeLinear pairs (QDQ, which ONNX Runtime
+// fuses into QLinearConv) and DynamicQuantizeLinear with MatMulInteger;
+// other quantizers write the operator-oriented forms.
+var integerOps = []string{"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+	"ConvInteger", "QLinearConv", "QLinearMatMul", "QLinearAdd"}
+
+// hasIntegerOps reports whether a model's top-level graph has a quantized
+// operator (an int8 model).
+func hasIntegerOps(ops map[string]bool) bool {
+	for _, op := range integerOps {
+		if ops[op] {
+			return true
+		}
+	}
+	return false
+}
+
+// modelGraph lists the inputs and outputs of the ONNX model at path, in
+// graph order, and the operator types of its top-level nodes, without
+// loading its weights: it walks the protobuf fields and seeks past
+// everything else (initializers are most of a 100 MB file).
 //
 // Field numbers are from onnx/onnx.proto3: ModelProto.graph = 7;
-// GraphProto.input = 11, output = 12; ValueInfoProto.name = 1, type = 2;
-// TypeProto.tensor_type = 1; TypeProto.Tensor.shape = 2;
-// TensorShapeProto.dim = 1; Dimension.dim_value = 1.
-func modelIO(path string) (inputs, outputs []valueInfo, err error) {
+// GraphProto.node = 1, input = 11, output = 12; NodeProto.op_type = 4;
+// ValueInfoProto.name = 1, type = 2; TypeProto.tensor_type = 1;
+// TypeProto.Tensor.shape = 2; TensorShapeProto.dim = 1;
+// Dimension.dim_value = 1.
+func modelGraph(path string) (inputs, outputs []valueInfo, ops map[string]bool, err error) {
 	f, err := inputfile.Open(path, inputfile.Model)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	r := &pbReader{r: f, end: f.Size()}
@@ -35,45 +62,61 @@ func modelIO(path string) (inputs, outputs []valueInfo, err error) {
 	for r.pos < r.end {
 		field, wire, err := r.tag()
 		if err != nil {
-			return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+			return nil, nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
 		}
 		if field == 7 && wire == 2 {
 			n, err := r.varint()
 			if err != nil {
-				return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+				return nil, nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
 			}
 			g := &pbReader{r: f, pos: r.pos, end: r.pos + int64(n)}
-			if inputs, outputs, err = readGraphIO(g); err != nil {
-				return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+			if inputs, outputs, ops, err = readGraphIO(g); err != nil {
+				return nil, nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
 			}
 			r.pos = g.end
 			found = true
 			continue
 		}
 		if err := r.skip(wire); err != nil {
-			return nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
+			return nil, nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
 		}
 	}
 	if !found {
-		return nil, nil, fmt.Errorf("read onnx model %q: no graph (is it an ONNX file?)", path)
+		return nil, nil, nil, fmt.Errorf("read onnx model %q: no graph (is it an ONNX file?)", path)
 	}
-	return inputs, outputs, nil
+	return inputs, outputs, ops, nil
 }
 
-func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, err error) {
+func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, ops map[string]bool, err error) {
+	ops = map[string]bool{}
 	for g.pos < g.end {
 		field, wire, err := g.tag()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
+		}
+		if field == 1 && wire == 2 { // a node: its op_type
+			b, err := g.bytes()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if err := eachField(b, func(field, wire int, _ uint64, data []byte) error {
+				if field == 4 && wire == 2 {
+					ops[string(data)] = true
+				}
+				return nil
+			}); err != nil {
+				return nil, nil, nil, err
+			}
+			continue
 		}
 		if (field == 11 || field == 12) && wire == 2 {
 			b, err := g.bytes()
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			vi, err := parseValueInfo(b)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			if field == 11 {
 				inputs = append(inputs, vi)
@@ -83,10 +126,10 @@ func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, err error) {
 			continue
 		}
 		if err := g.skip(wire); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return inputs, outputs, nil
+	return inputs, outputs, ops, nil
 }
 
 func parseValueInfo(b []byte) (valueInfo, error) {

@@ -178,7 +178,7 @@ func Build(name string, f Files, cfg encoder.Config) (*Encoder, error) {
 		return nil, err
 	}
 	opts := encoder.SessionOptions{Threads: cfg.Threads}
-	img, err := newImageTower(rt, f.ImageModel, recipe, imageOuts, opts)
+	img, err := newImageTower(rt, f.ImageModel, recipe, imageOuts, cfg)
 	if err != nil {
 		return nil, err
 	}

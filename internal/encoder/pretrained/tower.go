@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -77,7 +78,9 @@ func staticLastDim(shape []int64) int {
 
 // imageTower runs an ONNX image model on [N, 3, H, W] batches.
 type imageTower struct {
-	mu     sync.Mutex // the session is used by one Encode at a time
+	// slots holds one token per Encode that may run at once (see
+	// imageStreams).
+	slots  chan struct{}
 	sess   encoder.Session
 	recipe imageprep.Recipe
 	input  string
@@ -86,8 +89,29 @@ type imageTower struct {
 	dim    int
 }
 
-func newImageTower(rt encoder.Runtime, path string, recipe imageprep.Recipe, preferred []string, opts encoder.SessionOptions) (*imageTower, error) {
-	ins, outs, err := modelIO(path)
+// imageStreams is how many Encode calls an image tower on the model with
+// these operators lets run at once, and the session options that share the
+// threads between them: Config.ImageStreams calls of Threads/ImageStreams
+// threads each (at least 1) where the runtime runs calls in parallel and
+// the model is int8, else one call with every thread. An int8 model's
+// operators are short, so the threads of one call spend much of their time
+// waiting for each other, the more so while posters are decoded on the
+// same cores; float32 operators are long, and side-by-side calls would
+// only add their activations to memory (measured in docs/models.md).
+func imageStreams(rt encoder.Runtime, cfg encoder.Config, ops map[string]bool) (streams int, opts encoder.SessionOptions) {
+	p, ok := rt.(encoder.ParallelRunner)
+	if cfg.ImageStreams <= 1 || !ok || !p.ParallelRuns() || !hasIntegerOps(ops) {
+		return 1, encoder.SessionOptions{Threads: cfg.Threads}
+	}
+	threads := cfg.Threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	return cfg.ImageStreams, encoder.SessionOptions{Threads: max(1, threads/cfg.ImageStreams)}
+}
+
+func newImageTower(rt encoder.Runtime, path string, recipe imageprep.Recipe, preferred []string, cfg encoder.Config) (*imageTower, error) {
+	ins, outs, ops, err := modelGraph(path)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +127,12 @@ func newImageTower(rt encoder.Runtime, path string, recipe imageprep.Recipe, pre
 	if h == 0 || w == 0 {
 		return nil, fmt.Errorf("image recipe %q has no fixed output size; it cannot feed batches", recipe.Name)
 	}
+	streams, opts := imageStreams(rt, cfg, ops)
 	sess, err := rt.Open(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open image model %s: %w", path, err)
 	}
-	t := &imageTower{sess: sess, recipe: recipe, input: input, output: out.Name, h: h, w: w}
+	t := &imageTower{slots: make(chan struct{}, streams), sess: sess, recipe: recipe, input: input, output: out.Name, h: h, w: w}
 	// Shapes [N, D] and [N, D, 1, 1] say D; a feature map [N, C, h, w]
 	// says C at index 1.
 	switch len(out.Shape) {
@@ -132,6 +157,10 @@ func newImageTower(rt encoder.Runtime, path string, recipe imageprep.Recipe, pre
 
 func (t *imageTower) Dim() int { return t.dim }
 
+// EncodeStreams is how many Encode calls may run at once, each with its
+// share of the threads (encoder.ParallelEncoder).
+func (t *imageTower) EncodeStreams() int { return cap(t.slots) }
+
 // Prepare applies the recipe: [3, H, W] float32, safe for concurrent use.
 func (t *imageTower) Prepare(img image.Image) ([]float32, error) {
 	return t.recipe.Apply(img), nil
@@ -139,7 +168,8 @@ func (t *imageTower) Prepare(img image.Image) ([]float32, error) {
 
 // Encode stacks inputs into [N, 3, H, W] and reads one vector per row:
 // [N, D] as is, [N, D, 1, 1] flattened, a feature map [N, C, h, w] averaged
-// over h and w (global average pooling, as ResNet's avgpool does).
+// over h and w (global average pooling, as ResNet's avgpool does). Up to
+// EncodeStreams calls run at once; each is one session call on its batch.
 func (t *imageTower) Encode(ctx context.Context, inputs [][]float32) ([][]float32, error) {
 	if len(inputs) == 0 {
 		return nil, nil
@@ -155,11 +185,15 @@ func (t *imageTower) Encode(ctx context.Context, inputs [][]float32) ([][]float3
 		}
 		pix = append(pix, in...)
 	}
-	t.mu.Lock()
+	select {
+	case t.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	res, err := t.sess.Run(map[string]encoder.Tensor{
 		t.input: {Shape: []int64{int64(len(inputs)), 3, int64(t.h), int64(t.w)}, F32: pix},
 	}, []string{t.output})
-	t.mu.Unlock()
+	<-t.slots
 	if err != nil {
 		return nil, err
 	}
