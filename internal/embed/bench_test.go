@@ -179,28 +179,34 @@ func cpuSeconds() float64 {
 }
 
 // BenchmarkEmbedVsRuntime times embed's posters against ONNX Runtime alone
-// on the same image model, in the same process, in turn round by round (a
-// shared machine's speed drifts; a ratio taken this way does not), and
-// reports:
+// on the same image model, in the same process, in turn: each round runs
+// the model alone, embed as `reelmatch embed` runs it, the model alone
+// again, then embed with one stream. A shared machine's speed drifts, so
+// each embed time is compared with the two runs of the model alone around
+// it, and the median over rounds is reported:
 //
 //   - posters/s: the poster phase of Run (read, decode, recipe, model,
 //     checkpoint) with the resnet50-distilbert encoder at the default batch
-//     (32), "streams=N" as `reelmatch embed` builds it (EncoderConfig: N
-//     batches side by side, one thread each), "streams=1" one batch at a
-//     time on every thread (embed before streams);
+//     (32), built as `reelmatch embed` builds it (EncoderConfig: with an
+//     int8 model, one batch per CPU side by side on one thread each);
 //   - runtime-img/s: the image model alone on random [8,3,224,224] batches,
 //     one call at a time with one thread per CPU (the reference setting of
 //     internal/encoder/ort's BenchmarkRun at batch 8);
-//   - ratio: posters/s over runtime-img/s.
+//   - ratio: posters/s over runtime-img/s;
+//   - 1-stream-ratio: the same for embed with ImageStreams 1 (one batch at
+//     a time on every thread, as embed ran every model before streams);
+//   - cpu-ms/poster, 1-stream-cpu-ms/poster and runtime-cpu-ms/img: the
+//     process's CPU time per item in each (all threads; wall time on a
+//     shared machine varies more than CPU time does).
 //
 // REELMATCH_BENCH_MODELS names a models folder of the resnet50-distilbert
 // preset, as `embed --models` takes it: the float32 models, or the int8
 // copy `reelmatch models quantize` writes. The posters are 300x450 JPEGs
-// made from the synthetic set, or the first 192 posters of a data folder
+// made from the synthetic set, or the first 256 posters of a data folder
 // (such as ../shared/data/movielens-posters) named by
 // REELMATCH_BENCH_DATA.
 //
-//	REELMATCH_BENCH_MODELS=DIR go test -run '^$' -bench EmbedVsRuntime -benchtime 4x ./internal/embed/
+//	REELMATCH_BENCH_MODELS=DIR go test -run '^$' -bench EmbedVsRuntime -benchtime 5x ./internal/embed/
 func BenchmarkEmbedVsRuntime(b *testing.B) {
 	dir := os.Getenv(encodertest.BenchEnv)
 	if dir == "" {
@@ -208,7 +214,7 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 	}
 	b.Setenv("XDG_CACHE_HOME", b.TempDir()) // the encoder's file-hash cache
 	ctx := context.Background()
-	const posters = 192
+	const posters = 256
 	var work workdir.Dir
 	var man *dataset.Manifest
 	if data := os.Getenv("REELMATCH_BENCH_DATA"); data != "" {
@@ -230,65 +236,92 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sess.Close()
-	const rawBatch = 8
+	const rawBatch, rawRuns = 8, 16
 	in := model.Inputs(rawBatch)
 	if _, err := sess.Run(in, nil); err != nil { // warm-up
 		b.Fatal(err)
 	}
-	embedStreams := EncoderConfig(encoder.Config{}).ImageStreams
-	for _, streams := range slices.Compact([]int{embedStreams, 1}) {
-		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
-			real, err := encoder.New(pretrained.NameResNetDistilBERT, EncoderConfig(encoder.Config{ModelsDir: dir, Backend: "ort", ImageStreams: streams}))
-			if err != nil {
+	var rawCPU, embedCPU, oneCPU float64 // CPU seconds
+	raw := func() float64 {
+		start, cpu0 := time.Now(), cpuSeconds()
+		for range rawRuns {
+			if _, err := sess.Run(in, nil); err != nil {
 				b.Fatal(err)
 			}
-			defer real.Close()
-			enc := &posterRounds{Encoder: real}
-			// Intros once, so every round computes posters only.
-			if _, err := Run(ctx, work, man, enc, Options{}); err != nil {
-				b.Fatal(err)
-			}
-			var embedN, rawN int
-			var embedSecs, rawSecs float64
-			for b.Loop() {
-				start := time.Now()
-				for range posters / rawBatch {
-					if _, err := sess.Run(in, nil); err != nil {
-						b.Fatal(err)
-					}
-				}
-				rawSecs += time.Since(start).Seconds()
-				rawN += posters / rawBatch * rawBatch
-
-				enc.round++ // a new image fingerprint: every poster row is stale
-				sum, err := Run(ctx, work, man, enc, Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if sum.ImagesComputed != len(man.Movies) || sum.TextsComputed != 0 {
-					b.Fatalf("computed %d posters and %d intros, want %d and 0", sum.ImagesComputed, sum.TextsComputed, len(man.Movies))
-				}
-				embedN += sum.ImagesComputed
-				embedSecs += sum.ImageSeconds
-			}
-			embedRate, rawRate := float64(embedN)/embedSecs, float64(rawN)/rawSecs
-			b.ReportMetric(embedRate, "posters/s")
-			b.ReportMetric(rawRate, "runtime-img/s")
-			b.ReportMetric(embedRate/rawRate, "ratio")
-		})
+		}
+		rawCPU += cpuSeconds() - cpu0
+		return rawBatch * rawRuns / time.Since(start).Seconds()
 	}
+	open := func(streams int) *posterRounds {
+		enc, err := encoder.New(pretrained.NameResNetDistilBERT, EncoderConfig(encoder.Config{ModelsDir: dir, Backend: "ort", ImageStreams: streams}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { enc.Close() })
+		b.Logf("streams=%d: the image tower runs %d batches at once", streams, enc.Image().(encoder.ParallelEncoder).EncodeStreams())
+		// Intros once, so every round computes posters only.
+		pr := &posterRounds{Encoder: enc, label: fmt.Sprintf("streams=%d", streams)}
+		if _, err := Run(ctx, work, man, pr, Options{}); err != nil {
+			b.Fatal(err)
+		}
+		return pr
+	}
+	embedRate := func(enc *posterRounds, cpu *float64) float64 {
+		enc.round++ // a new image fingerprint: every poster row is stale
+		cpu0 := cpuSeconds()
+		defer func() { *cpu += cpuSeconds() - cpu0 }()
+		sum, err := Run(ctx, work, man, enc, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sum.ImagesComputed != len(man.Movies) || sum.TextsComputed != 0 {
+			b.Fatalf("computed %d posters and %d intros, want %d and 0", sum.ImagesComputed, sum.TextsComputed, len(man.Movies))
+		}
+		return sum.ImagesPerSecond
+	}
+	streamed, one := open(0), open(1) // 0: EncoderConfig's choice
+	var raws, embeds, ones []float64
+	for b.Loop() {
+		raws = append(raws, raw())
+		embeds = append(embeds, embedRate(streamed, &embedCPU))
+		raws = append(raws, raw())
+		ones = append(ones, embedRate(one, &oneCPU))
+	}
+	raws = append(raws, raw())
+	b.StopTimer()
+	var ratios, oneRatios []float64
+	for i := range embeds {
+		ratios = append(ratios, embeds[i]/((raws[2*i]+raws[2*i+1])/2))
+		oneRatios = append(oneRatios, ones[i]/((raws[2*i+1]+raws[2*i+2])/2))
+	}
+	b.ReportMetric(median(embeds), "posters/s")
+	b.ReportMetric(median(raws), "runtime-img/s")
+	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(median(oneRatios), "1-stream-ratio")
+	b.ReportMetric(embedCPU*1000/float64(len(embeds)*len(man.Movies)), "cpu-ms/poster")
+	b.ReportMetric(oneCPU*1000/float64(len(ones)*len(man.Movies)), "1-stream-cpu-ms/poster")
+	b.ReportMetric(rawCPU*1000/float64(len(raws)*rawBatch*rawRuns), "runtime-cpu-ms/img")
 }
 
-// posterRounds is an encoder whose image fingerprint changes with round
-// and whose text fingerprint does not, so a new round recomputes the
-// posters and reuses the intros.
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// posterRounds is an encoder whose image fingerprint changes with label
+// and round and whose text fingerprint does not, so a new round recomputes
+// the posters and reuses the intros.
 type posterRounds struct {
 	encoder.Encoder
+	label string
 	round int
 }
 
 func (e *posterRounds) ImageFingerprint() string {
-	return fmt.Sprintf("%s/round/%d", e.Fingerprint(), e.round)
+	return fmt.Sprintf("%s/%s/round/%d", e.Fingerprint(), e.label, e.round)
 }
 
 func (e *posterRounds) TextFingerprint() string { return e.Fingerprint() }
@@ -296,16 +329,12 @@ func (e *posterRounds) TextFingerprint() string { return e.Fingerprint() }
 // prepareData prepares a data folder and keeps its first n movies.
 func prepareData(t testing.TB, data string, n int) (workdir.Dir, *dataset.Manifest) {
 	t.Helper()
-	man, _, err := dataset.Prepare(context.Background(), data, dataset.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	work, man := prepareManifest(t, t.TempDir(), data)
 	if len(man.Movies) > n {
 		man.Movies = man.Movies[:n]
-	}
-	work := workdir.Dir(filepath.Join(t.TempDir(), "work"))
-	if err := man.Save(work.Manifest()); err != nil {
-		t.Fatal(err)
+		if err := man.Save(work.Manifest()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return work, man
 }
