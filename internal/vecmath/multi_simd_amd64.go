@@ -14,12 +14,18 @@ const colBytes = PanelRows * 4
 // dotPanelsMulti runs register-blocked kernels. With AVX-512 one 16-lane
 // register holds two consecutive columns of a panel (even columns in the
 // low eight lanes, odd ones in the high), so one fused multiply-add covers
-// two columns, and 31 vector registers hold four queries × two panels of
-// accumulators: per pair of columns two panel loads and four query loads
-// feed eight fused multiply-adds. A single query takes four panels per
-// loop. With AVX2 only, the same two chains per row run in two 8-lane
-// registers, one query × four panels per loop. Every form runs the chains
-// of DotPanelsMulti, so every form gives the same bits.
+// two columns, and four queries × two panels run per inner loop: per pair
+// of columns two panel loads and four query loads feed eight fused
+// multiply-adds, near the CPU's peak of one 16-lane FMA per cycle. When
+// the number of queries is not a multiple of four, the last group of four
+// overlaps the one before it, or repeats its last query when there are
+// fewer than four: a query scored twice gets the same bits both times. A
+// lone query is memory-bound instead: it reads its panels one at a time,
+// in address order, which measured faster than interleaving two or four
+// panels (BenchmarkSearchOne). With AVX2 only, the same two chains per row
+// run in two 8-lane registers, one query × four panels per loop. Every
+// form runs the chains of DotPanelsMulti, so every form gives the same
+// bits.
 //
 // Like dotPanelAVX2 the kernels walk raw pointers; DotPanelsMulti has
 // checked every size, and the pointers built are base + offset with the
@@ -32,36 +38,59 @@ func dotPanelsMulti(qbs [][]float32, panels []float32, outs [][]float32) {
 	dim := len(qbs[0]) / PanelRows
 	size := PanelRows * dim
 	np := len(outs[0]) / PanelRows
-	one4, one1 := multi1x4AVX2, multi1x1AVX2
-	q := 0
+	one1 := multi1x1AVX2
 	if useAVX512 {
-		one4, one1 = multi1x4, multi1x1
-		for ; q+4 <= len(qbs); q += 4 {
-			qs := [4]unsafe.Pointer{unsafe.Pointer(&qbs[q][0]), unsafe.Pointer(&qbs[q+1][0]), unsafe.Pointer(&qbs[q+2][0]), unsafe.Pointer(&qbs[q+3][0])}
-			o0, o1, o2, o3 := outs[q], outs[q+1], outs[q+2], outs[q+3]
-			p := 0
-			for ; p+2 <= np; p += 2 {
-				r := p * PanelRows
-				multi4x2(&qs, unsafe.Pointer(&panels[p*size]), dim,
-					(*[2 * PanelRows]float32)(o0[r:]), (*[2 * PanelRows]float32)(o1[r:]),
-					(*[2 * PanelRows]float32)(o2[r:]), (*[2 * PanelRows]float32)(o3[r:]))
-			}
-			if p < np {
-				r := p * PanelRows
-				for i, o := range [4][]float32{o0, o1, o2, o3} {
-					multi1x1(qs[i], unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(o[r:]))
-				}
-			}
-		}
+		one1 = multi1x1
 	}
-	for ; q < len(qbs); q++ {
-		qp, out := unsafe.Pointer(&qbs[q][0]), outs[q]
-		p := 0
-		for ; p+4 <= np; p += 4 {
-			one4(qp, unsafe.Pointer(&panels[p*size]), dim, (*[4 * PanelRows]float32)(out[p*PanelRows:]))
-		}
-		for ; p < np; p++ {
+	if len(qbs) == 1 {
+		qp, out := unsafe.Pointer(&qbs[0][0]), outs[0]
+		for p := range np {
 			one1(qp, unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(out[p*PanelRows:]))
+		}
+		return
+	}
+	if !useAVX512 {
+		for q := range qbs {
+			qp, out := unsafe.Pointer(&qbs[q][0]), outs[q]
+			p := 0
+			for ; p+4 <= np; p += 4 {
+				multi1x4AVX2(qp, unsafe.Pointer(&panels[p*size]), dim, (*[4 * PanelRows]float32)(out[p*PanelRows:]))
+			}
+			for ; p < np; p++ {
+				one1(qp, unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(out[p*PanelRows:]))
+			}
+		}
+		return
+	}
+	for g := 0; g < len(qbs); g += 4 {
+		var group [4]int
+		for i := range group {
+			switch {
+			case g+4 <= len(qbs):
+				group[i] = g + i
+			case len(qbs) >= 4:
+				group[i] = len(qbs) - 4 + i
+			default:
+				group[i] = min(i, len(qbs)-1)
+			}
+		}
+		var qs [4]unsafe.Pointer
+		for i, q := range group {
+			qs[i] = unsafe.Pointer(&qbs[q][0])
+		}
+		o0, o1, o2, o3 := outs[group[0]], outs[group[1]], outs[group[2]], outs[group[3]]
+		p := 0
+		for ; p+2 <= np; p += 2 {
+			r := p * PanelRows
+			multi4x2(&qs, unsafe.Pointer(&panels[p*size]), dim,
+				(*[2 * PanelRows]float32)(o0[r:]), (*[2 * PanelRows]float32)(o1[r:]),
+				(*[2 * PanelRows]float32)(o2[r:]), (*[2 * PanelRows]float32)(o3[r:]))
+		}
+		if p < np {
+			r := p * PanelRows
+			for i, o := range [4][]float32{o0, o1, o2, o3} {
+				multi1x1(qs[i], unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(o[r:]))
+			}
 		}
 	}
 }
@@ -112,26 +141,6 @@ func multi4x2(qs *[4]unsafe.Pointer, p unsafe.Pointer, dim int, o0, o1, o2, o3 *
 	fold(a21, q2, p1, end, odd, (*[8]float32)(o2[8:]))
 	fold(a30, q3, p, end, odd, (*[8]float32)(o3[:8]))
 	fold(a31, q3, p1, end, odd, (*[8]float32)(o3[8:]))
-}
-
-// multi1x4 scores four consecutive panels at p for one spread query q.
-func multi1x4(q, p unsafe.Pointer, dim int, out *[4 * PanelRows]float32) {
-	size := dim * colBytes
-	p1, p2, p3 := unsafe.Add(p, size), unsafe.Add(p, 2*size), unsafe.Add(p, 3*size)
-	end := dim / 2 * 2 * colBytes
-	var a0, a1, a2, a3 archsimd.Float32x16
-	for off := 0; off < end; off += 2 * colBytes {
-		y := load16(q, off)
-		a0 = y.MulAdd(load16(p, off), a0)
-		a1 = y.MulAdd(load16(p1, off), a1)
-		a2 = y.MulAdd(load16(p2, off), a2)
-		a3 = y.MulAdd(load16(p3, off), a3)
-	}
-	odd := dim%2 == 1
-	fold(a0, q, p, end, odd, (*[8]float32)(out[:8]))
-	fold(a1, q, p1, end, odd, (*[8]float32)(out[8:16]))
-	fold(a2, q, p2, end, odd, (*[8]float32)(out[16:24]))
-	fold(a3, q, p3, end, odd, (*[8]float32)(out[24:]))
 }
 
 // multi1x1 scores one panel for one query.

@@ -52,7 +52,7 @@ func TestDotPanelsMultiMatchesFloat64(t *testing.T) {
 	}
 	for _, k := range kernels {
 		for _, dim := range dims {
-			for _, nq := range []int{1, 3, 4, 5, 9} {
+			for _, nq := range []int{1, 2, 3, 4, 5, 9} {
 				for _, n := range []int{1, 8, 9, 16, 23, 32, 40, 65} {
 					if k.name == "generic" && dim == 0 {
 						continue // DotPanelsMulti clears dim 0 itself
