@@ -212,7 +212,7 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 	if dir == "" {
 		b.Skipf("%s unset: this benchmark needs a resnet50-distilbert models folder (see its comment)", encodertest.BenchEnv)
 	}
-	b.Setenv("XDG_CACHE_HOME", b.TempDir()) // the encoder's file-hash cache
+	isolateCache(b)
 	ctx := context.Background()
 	const posters = 256
 	var work workdir.Dir

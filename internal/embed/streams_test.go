@@ -10,6 +10,7 @@ import (
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
 	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
+	"github.com/reelmatch/reelmatch/internal/ortlib"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
 )
 
@@ -23,7 +24,7 @@ import (
 // stream that cut batches into parts would change its vectors: the
 // batches must stay what they are.
 func TestImageStreamsSameCache(t *testing.T) {
-	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // the encoders' file-hash cache
+	isolateCache(t)
 	ctx := context.Background()
 	work, man := prepareSynth(t, 23)
 	float := filepath.Join(t.TempDir(), "float32")
@@ -106,4 +107,18 @@ func TestEncoderConfig(t *testing.T) {
 			t.Errorf("EncoderConfig(%+v).ImageStreams = %d, want %d", tc.in, got, tc.want)
 		}
 	}
+}
+
+// isolateCache gives the test its own XDG_CACHE_HOME, so the encoders'
+// file-hash cache stays out of the user's, after pointing ORT_LIB at the
+// ONNX Runtime library found in the user's (where scripts/setup.sh puts
+// it), which the move would hide.
+func isolateCache(t testing.TB) {
+	t.Helper()
+	if os.Getenv(ortlib.EnvVar) == "" {
+		if lib, err := ortlib.Find(); err == nil {
+			t.Setenv(ortlib.EnvVar, lib)
+		}
+	}
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 }
