@@ -21,7 +21,6 @@ import (
 	"github.com/reelmatch/reelmatch/internal/encoder/ort"
 	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
-	"github.com/reelmatch/reelmatch/internal/synth"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -130,11 +129,7 @@ func (prepOnlyTower) Encode(ctx context.Context, inputs [][]float32) ([][]float3
 // the size of most real posters, before the manifest is made.
 func prepareRealSize(t testing.TB, n int) (workdir.Dir, *dataset.Manifest) {
 	t.Helper()
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
-	if err := synth.Write(data, n, 7); err != nil {
-		t.Fatal(err)
-	}
+	dir, data := writeSynth(t, n)
 	posters, err := filepath.Glob(filepath.Join(data, "poster", "*.jpg"))
 	if err != nil {
 		t.Fatal(err)

@@ -33,12 +33,20 @@ func init() {
 // prepareSynth writes a synthetic dataset of n movies and its manifest.
 func prepareSynth(t testing.TB, n int) (workdir.Dir, *dataset.Manifest) {
 	t.Helper()
-	dir := t.TempDir()
-	data := filepath.Join(dir, "data")
+	dir, data := writeSynth(t, n)
+	return prepareManifest(t, dir, data)
+}
+
+// writeSynth writes a synthetic dataset of n movies into dir/data, dir a
+// new temporary folder.
+func writeSynth(t testing.TB, n int) (dir, data string) {
+	t.Helper()
+	dir = t.TempDir()
+	data = filepath.Join(dir, "data")
 	if err := synth.Write(data, n, 7); err != nil {
 		t.Fatal(err)
 	}
-	return prepareManifest(t, dir, data)
+	return dir, data
 }
 
 // prepareManifest prepares the dataset in data and saves its manifest in
