@@ -207,6 +207,10 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 	if dir == "" {
 		b.Skipf("%s unset: this benchmark needs a resnet50-distilbert models folder (see its comment)", encodertest.BenchEnv)
 	}
+	model := encodertest.BenchModel{Name: "resnet50", Path: filepath.Join(dir, "resnet50", "onnx", "model.onnx"), Image: 224, Real: true}
+	if _, err := os.Stat(model.Path); err != nil {
+		b.Skipf("%s=%s is not a resnet50-distilbert models folder (no resnet50/onnx/model.onnx): this benchmark needs one, as `embed --models` takes it", encodertest.BenchEnv, dir)
+	}
 	isolateCache(b)
 	ctx := context.Background()
 	const posters = 256
@@ -216,15 +220,6 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 		work, man = prepareData(b, data, posters)
 	} else {
 		work, man = prepareRealSize(b, posters)
-	}
-	var model encodertest.BenchModel
-	for _, m := range encodertest.BenchModels(b) {
-		if m.Name == "resnet50" {
-			model = m
-		}
-	}
-	if model.Path == "" {
-		b.Fatalf("%s=%s has no resnet50/onnx/model.onnx: name a resnet50-distilbert models folder", encodertest.BenchEnv, dir)
 	}
 	sess, err := ort.Runtime{}.Open(model.Path, encoder.SessionOptions{Threads: runtime.NumCPU()})
 	if err != nil {
