@@ -3,12 +3,17 @@ package embed
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/reelmatch/reelmatch/internal/encoder"
+	"github.com/reelmatch/reelmatch/internal/encoder/encodertest"
 	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 	"github.com/reelmatch/reelmatch/internal/ortlib"
 	"github.com/reelmatch/reelmatch/internal/reeltest"
@@ -121,4 +126,97 @@ func isolateCache(t testing.TB) {
 		}
 	}
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+}
+
+// TestRunStreams checks the pipeline with a tower that runs several Encode
+// calls at once (ParallelEncoder): batches do overlap, the cache is byte
+// for byte the one a tower of one call at a time writes, and a failing
+// call fails the run with its error, leaving no cache, without waiting on
+// the batches still in flight forever.
+func TestRunStreams(t *testing.T) {
+	ctx := context.Background()
+	work, man := prepareSynth(t, 23)
+	if _, err := Run(ctx, work, man, &encodertest.HashEncoder{}, Options{BatchSize: 2}); err != nil {
+		t.Fatal(err)
+	}
+	want := reeltest.ReadFile(t, work.Features(encodertest.HashEncoderName))
+	removeFeatures := func() {
+		t.Helper()
+		if err := os.RemoveAll(filepath.Dir(work.Features(encodertest.HashEncoderName))); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	removeFeatures()
+	enc := &streamEncoder{HashEncoder: &encodertest.HashEncoder{}, streams: 3}
+	if _, err := Run(ctx, work, man, enc, Options{BatchSize: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if got := reeltest.ReadFile(t, work.Features(encodertest.HashEncoderName)); !bytes.Equal(got, want) {
+		t.Error("the feature cache written with 3 batches in flight differs from one batch at a time's")
+	}
+	if enc.most.Load() < 2 {
+		t.Errorf("at most %d Encode calls ran at once, want batches side by side", enc.most.Load())
+	}
+	if enc.most.Load() > 3 {
+		t.Errorf("%d Encode calls ran at once, more than the tower's 3", enc.most.Load())
+	}
+
+	removeFeatures()
+	enc = &streamEncoder{HashEncoder: &encodertest.HashEncoder{}, streams: 3, failCall: 4}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(ctx, work, man, enc, Options{BatchSize: 2})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "encode posters: "+errStreamFake.Error()) {
+			t.Fatalf("err %v, want the failing Encode's", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run did not return after an Encode failed")
+	}
+	if _, err := os.Stat(work.Features(encodertest.HashEncoderName)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a failed run left a feature cache (stat err %v)", err)
+	}
+}
+
+var errStreamFake = errors.New("fake encode failure")
+
+// streamEncoder is the hash encoder with an image tower that lets streams
+// Encode calls run at once and counts the most that did; its call number
+// failCall (from 1; 0 never) fails.
+type streamEncoder struct {
+	*encodertest.HashEncoder
+	streams         int
+	failCall        int64
+	calls, inflight atomic.Int64
+	most            atomic.Int64
+}
+
+func (e *streamEncoder) Image() encoder.ImageTower { return streamTower{e.HashEncoder.Image(), e} }
+
+type streamTower struct {
+	encoder.ImageTower
+	e *streamEncoder
+}
+
+func (t streamTower) EncodeStreams() int { return t.e.streams }
+
+func (t streamTower) Encode(ctx context.Context, inputs [][]float32) ([][]float32, error) {
+	e := t.e
+	n := e.inflight.Add(1)
+	defer e.inflight.Add(-1)
+	for m := e.most.Load(); n > m && !e.most.CompareAndSwap(m, n); m = e.most.Load() {
+	}
+	// The first call in flight waits a while for a second one, so a
+	// pipeline that keeps batches side by side shows it.
+	for deadline := time.Now().Add(300 * time.Millisecond); e.inflight.Load() < 2 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if e.calls.Add(1) == e.failCall {
+		return nil, errStreamFake
+	}
+	return t.ImageTower.Encode(ctx, inputs)
 }
