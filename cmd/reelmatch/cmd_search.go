@@ -61,7 +61,8 @@ the gallery.
 
 The index searched is chosen by the gallery's size (movies × embedding
 size): exact up to 2^24 values (131k movies of 128), int8 with a float32
-rescore up to 2^27, hnsw (approximate) beyond; -v and --json name it.
+rescore (the same hits) up to 2^29 (1M movies of 512), hnsw (approximate)
+beyond; -v and --json name it.
 
 --max-distance D keeps only the results at distance D or less, so that far
 results are not shown as if they were matches; when none is left, search

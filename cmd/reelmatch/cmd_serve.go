@@ -89,7 +89,8 @@ With --json, stdout is {"url","run","encoder","movies","search","index"}
 once the server listens (search is false when the encoder could not be
 opened; index is the kind of index searches use: exact up to 2^24 values
 (movies × embedding size, e.g. 131k movies of 128), int8 with a float32
-rescore up to 2^27, hnsw beyond; /api/info says the same).
+rescore (the same hits) up to 2^29 (1M movies of 512), hnsw beyond;
+/api/info says the same).
 
 Which run: --run NAME, else --encoder E's main run, else the only run in
 WORK, else the only main run among several; otherwise serve stops (exit 2)

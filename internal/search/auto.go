@@ -5,14 +5,16 @@ import "github.com/reelmatch/reelmatch/internal/vecmath"
 // Thresholds of AutoKind, in values scanned per query (vectors × values
 // per vector). Measured with `reelmatch bench search` (docs/scale.md):
 // the exact scan of 2^24 values (131k 128-d vectors) answers in a few
-// milliseconds, and up to 2^27 values (1M 128-d, 262k 512-d) the int8
-// scan with its float32 rescore keeps p99 within 50 ms with the same hits
-// as the exact scan (always: its rescore is exact by construction). Past
-// that even the int8 scan reads too much per query, and a graph index answers in
-// milliseconds at the price of a build (minutes at 1M) and recall below 1.
+// milliseconds, and up to 2^29 values (1M 512-d vectors, 4M 128-d) the
+// int8 scan with its float32 rescore gives the exact scan's hits (always:
+// its rescore is exact by construction) with p99 within 50 ms one query
+// at a time (19.6 ms at 1M × 512, load 3.3). Past that even the int8
+// scan reads more than 512 MB per query, and a graph index answers in
+// milliseconds at the price of a build (hours at 1M × 512 on 2 cores) and
+// recall below 1.
 const (
 	AutoExactMax = 1 << 24
-	AutoInt8Max  = 1 << 27
+	AutoInt8Max  = 1 << 29
 )
 
 // autoExactMax and autoInt8Max are the thresholds AutoKind applies; tests

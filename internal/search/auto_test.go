@@ -13,8 +13,12 @@ func TestAutoKind(t *testing.T) {
 		{131_073, 128, KindInt8},
 		{1_000_000, 128, KindInt8},
 		{262_144, 512, KindInt8},
-		{262_145, 512, KindHNSW},
-		{1_000_000, 512, KindHNSW},
+		{1_000_000, 512, KindInt8},
+		{1 << 20, 512, KindInt8},
+		{1<<20 + 1, 512, KindHNSW},
+		{4 << 20, 128, KindInt8},
+		{4<<20 + 1, 128, KindHNSW},
+		{1_000_000, 1024, KindHNSW},
 		{0, 0, KindExact},
 	} {
 		if got := AutoKind(tt.n, tt.dim); got != tt.want {

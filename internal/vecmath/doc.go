@@ -10,4 +10,11 @@
 // float32 rounding (about 1e-6 relative for unit vectors). DotPanels also
 // promises that a row's score never depends on where the row sits, which
 // lets callers score a row alone and in bulk with identical results.
+//
+// DotPanelsMulti is search's scan kernel: several queries against the
+// same panels, four queries × two panels per inner loop on AVX-512 CPUs
+// (one 16-lane fused multiply-add covers two columns), with the same
+// position-independence, also across queries. The int8 panels
+// (DotPanelsInt8, QuantizeRow, QuantizeQuery) and their error measures
+// (Int8RowError, QueryError, Int8Lower) serve search's int8 index.
 package vecmath
