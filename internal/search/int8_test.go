@@ -194,3 +194,43 @@ func TestInt8Fallback(t *testing.T) {
 		t.Errorf("(-exact +int8):\n%s", diff)
 	}
 }
+
+// TestInt8TiesAtTheBoundary checks the rescore's early stop where it is
+// most fragile: many copies of the query's own vector tie at the k-th
+// place (and past it), so the hits must be the copies of lowest index,
+// exactly as the exact index orders them.
+func TestInt8TiesAtTheBoundary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	const n, dim = 400, 24
+	base := make([]float32, dim)
+	for j := range base {
+		base[j] = float32(rng.NormFloat64())
+	}
+	ids := make([]reel.MovieID, n)
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		ids[i] = reel.MovieID(fmt.Sprint(i))
+		vecs[i] = base
+		if i%3 != 0 { // every third row a copy of base, the rest random
+			vecs[i] = make([]float32, dim)
+			for j := range vecs[i] {
+				vecs[i][j] = float32(rng.NormFloat64())
+			}
+		}
+	}
+	x := mustIndex(t, ids, vecs)
+	q := NewInt8(x)
+	for _, k := range []int{1, 5, 40, 133, 134, 135} {
+		want, err := x.Search(base, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := q.Search(base, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff(want, got); diff != "" {
+			t.Errorf("k=%d (-exact +int8):\n%s", k, diff)
+		}
+	}
+}
