@@ -4,6 +4,9 @@
 #                    GOPATH/bin (~/go/bin); PREFIX=/usr/local puts it in /usr/local/bin
 #   make test        install what the tests need (scripts/setup.sh), then run every test
 #   make bench       run the benchmarks (BENCH_MODELS=DIR for real-size ONNX models)
+#   make bench-embed BENCH_MODELS=DIR [BENCH_DATA=DIR]
+#                    embed's posters/s over ONNX Runtime's images/s on the same model, in
+#                    one run (DIR: a resnet50-distilbert models folder, float32 or int8)
 #   make test-scale  sharded embedding on a one-node Slurm cluster (as root; scripts/test-scale.sh)
 
 GO ?= go
@@ -15,7 +18,7 @@ export GOEXPERIMENT ?= simd
 PREFIX ?=
 BINDIR := $(if $(PREFIX),$(PREFIX)/bin,$(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin))
 
-.PHONY: build install deps test test-scale demo bench setup vet fmt
+.PHONY: build install deps test test-scale demo bench bench-embed setup vet fmt
 
 # Every package whose own code runs goroutines or shares state between them
 # (scripts/race-packages) is tested under the race detector, the rest
@@ -68,4 +71,8 @@ demo: build
 	./$(BIN) demo
 
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+	$(if $(BENCH_MODELS),REELMATCH_BENCH_MODELS=$(BENCH_MODELS)) $(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./...
+
+bench-embed: setup
+	@[ -n "$(BENCH_MODELS)" ] || { echo "bench-embed: set BENCH_MODELS to a models folder of resnet50-distilbert (float32, or the int8 copy reelmatch models quantize writes)" >&2; exit 2; }
+	REELMATCH_BENCH_MODELS=$(BENCH_MODELS) REELMATCH_BENCH_DATA=$(BENCH_DATA) $(GO) test -run '^$$' -bench EmbedVsRuntime -benchtime 6x -timeout 60m ./internal/embed/

@@ -21,6 +21,7 @@ import (
 	"github.com/reelmatch/reelmatch/internal/encoder/ort"
 	"github.com/reelmatch/reelmatch/internal/encoder/pretrained"
 	"github.com/reelmatch/reelmatch/internal/imageprep"
+	"github.com/reelmatch/reelmatch/internal/reeltest"
 	"github.com/reelmatch/reelmatch/internal/workdir"
 )
 
@@ -199,11 +200,12 @@ func cpuSeconds() float64 {
 // copy `reelmatch models quantize` writes. The posters are 300x450 JPEGs
 // made from the synthetic set, or the first 256 posters of a data folder
 // (such as ../shared/data/movielens-posters) named by
-// REELMATCH_BENCH_DATA.
+// REELMATCH_BENCH_DATA. Relative paths are taken from the repository root
+// (go test runs in the package's folder), as make bench-embed passes them.
 //
 //	REELMATCH_BENCH_MODELS=DIR go test -run '^$' -bench EmbedVsRuntime -benchtime 5x ./internal/embed/
 func BenchmarkEmbedVsRuntime(b *testing.B) {
-	dir := os.Getenv(encodertest.BenchEnv)
+	dir := fromRoot(b, os.Getenv(encodertest.BenchEnv))
 	if dir == "" {
 		b.Skipf("%s unset: this benchmark needs a resnet50-distilbert models folder (see its comment)", encodertest.BenchEnv)
 	}
@@ -216,7 +218,7 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 	const posters = 256
 	var work workdir.Dir
 	var man *dataset.Manifest
-	if data := os.Getenv("REELMATCH_BENCH_DATA"); data != "" {
+	if data := fromRoot(b, os.Getenv("REELMATCH_BENCH_DATA")); data != "" {
 		work, man = prepareData(b, data, posters)
 	} else {
 		work, man = prepareRealSize(b, posters)
@@ -291,6 +293,19 @@ func BenchmarkEmbedVsRuntime(b *testing.B) {
 	b.ReportMetric(embedCPU*1000/float64(len(embeds)*len(man.Movies)), "cpu-ms/poster")
 	b.ReportMetric(oneCPU*1000/float64(len(ones)*len(man.Movies)), "1-stream-cpu-ms/poster")
 	b.ReportMetric(rawCPU*1000/float64(len(raws)*rawBatch*rawRuns), "runtime-cpu-ms/img")
+}
+
+// fromRoot makes a relative path absolute from the repository root.
+func fromRoot(t testing.TB, path string) string {
+	t.Helper()
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	fixtures, err := reeltest.FixtureRoot() // ROOT/testdata/fixtures
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Join(filepath.Dir(filepath.Dir(fixtures)), path)
 }
 
 func median(xs []float64) float64 {
