@@ -105,22 +105,32 @@ func DotPanelsInt8(qb []uint8, panels []int8, out []int32) {
 	dotPanelsInt8(qb, panels[:len(out)*d4], out)
 }
 
-// dotPanelsInt8Generic is the portable DotPanelsInt8.
+// dotPanelsInt8Generic is the portable DotPanelsInt8. It walks a panel
+// group by group as the SIMD kernels do: the four query codes of a group
+// are the same for every row (QuantizeQuery repeats them), so they are
+// read once per group, and the eight rows' sums stay in a local array.
+// Walking row by row with the layout's index arithmetic took 1.8x as long
+// as the float32 scan of the same rows in a build without
+// GOEXPERIMENT=simd, although it reads a quarter of the bytes; this way
+// an int8 search of 1M × 128 took 64-66 ms against 172-232 (bench search,
+// load 3.5-4.7).
 func dotPanelsInt8Generic(qb []uint8, panels []int8, out []int32) {
 	d4 := len(qb) / PanelRows
 	size := PanelRows * d4
+	const group = PanelRows * Int8Group
 	for p := 0; p < len(out)/PanelRows; p++ {
 		panel := panels[p*size : (p+1)*size]
-		for s := range PanelRows {
-			var acc int32
-			for g := 0; g < d4/Int8Group; g++ {
-				base := (g*PanelRows + s) * Int8Group
-				for t := range Int8Group {
-					acc += int32(qb[base+t]) * int32(panel[base+t])
-				}
+		var acc [PanelRows]int32
+		for base := 0; base < size; base += group {
+			q := qb[base : base+Int8Group : base+Int8Group]
+			q0, q1, q2, q3 := int32(q[0]), int32(q[1]), int32(q[2]), int32(q[3])
+			x := panel[base : base+group : base+group]
+			for s := range PanelRows {
+				r := x[s*Int8Group : s*Int8Group+Int8Group : s*Int8Group+Int8Group]
+				acc[s] += q0*int32(r[0]) + q1*int32(r[1]) + q2*int32(r[2]) + q3*int32(r[3])
 			}
-			out[p*PanelRows+s] = acc
 		}
+		copy(out[p*PanelRows:(p+1)*PanelRows], acc[:])
 	}
 }
 

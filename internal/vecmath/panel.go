@@ -77,25 +77,37 @@ func DotPanels(qb, panels, out []float32) {
 // dotPanelsGeneric is the portable DotPanels. Per slot it sums columns in
 // the same order as the SIMD kernel (four partial sums over j mod 4, the
 // leftover columns into the first, then (s0+s1)+(s2+s3)); the SIMD kernel
-// fuses each multiply-add, so the two agree to rounding only.
+// fuses each multiply-add, so the two agree to rounding only. It walks a
+// panel column by column with the eight slots' sums in local arrays (each
+// query value read once per column): 2.3x faster than slot by slot with
+// the same sums in the same order (1,024 rows of 128 values in L2, a
+// build without GOEXPERIMENT=simd).
 func dotPanelsGeneric(qb, panels, out []float32) {
 	dim := len(qb) / PanelRows
 	size := PanelRows * dim
 	for p := 0; p < len(out)/PanelRows; p++ {
 		panel := panels[p*size : (p+1)*size]
+		var s0, s1, s2, s3 [PanelRows]float32
+		j := 0
+		for ; j+4 <= dim; j += 4 {
+			q0, q1, q2, q3 := qb[j*PanelRows], qb[(j+1)*PanelRows], qb[(j+2)*PanelRows], qb[(j+3)*PanelRows]
+			c := panel[j*PanelRows : (j+4)*PanelRows : (j+4)*PanelRows]
+			for s := range PanelRows {
+				s0[s] += q0 * c[s]
+				s1[s] += q1 * c[PanelRows+s]
+				s2[s] += q2 * c[2*PanelRows+s]
+				s3[s] += q3 * c[3*PanelRows+s]
+			}
+		}
+		for ; j < dim; j++ {
+			q0 := qb[j*PanelRows]
+			c := panel[j*PanelRows : (j+1)*PanelRows : (j+1)*PanelRows]
+			for s := range PanelRows {
+				s0[s] += q0 * c[s]
+			}
+		}
 		for s := range PanelRows {
-			var s0, s1, s2, s3 float32
-			j := 0
-			for ; j+4 <= dim; j += 4 {
-				s0 += qb[j*PanelRows] * panel[j*PanelRows+s]
-				s1 += qb[(j+1)*PanelRows] * panel[(j+1)*PanelRows+s]
-				s2 += qb[(j+2)*PanelRows] * panel[(j+2)*PanelRows+s]
-				s3 += qb[(j+3)*PanelRows] * panel[(j+3)*PanelRows+s]
-			}
-			for ; j < dim; j++ {
-				s0 += qb[j*PanelRows] * panel[j*PanelRows+s]
-			}
-			out[p*PanelRows+s] = (s0 + s1) + (s2 + s3)
+			out[p*PanelRows+s] = (s0[s] + s1[s]) + (s2[s] + s3[s])
 		}
 	}
 }

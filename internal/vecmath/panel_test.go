@@ -156,3 +156,59 @@ func TestDotPanelsBadSizesPanic(t *testing.T) {
 		})
 	}
 }
+
+// dotPanelsSlotBySlot is the portable DotPanels as it was first written,
+// slot by slot: dotPanelsGeneric must give its bits exactly.
+func dotPanelsSlotBySlot(qb, panels, out []float32) {
+	dim := len(qb) / PanelRows
+	size := PanelRows * dim
+	for p := 0; p < len(out)/PanelRows; p++ {
+		panel := panels[p*size : (p+1)*size]
+		for s := range PanelRows {
+			var s0, s1, s2, s3 float32
+			j := 0
+			for ; j+4 <= dim; j += 4 {
+				s0 += qb[j*PanelRows] * panel[j*PanelRows+s]
+				s1 += qb[(j+1)*PanelRows] * panel[(j+1)*PanelRows+s]
+				s2 += qb[(j+2)*PanelRows] * panel[(j+2)*PanelRows+s]
+				s3 += qb[(j+3)*PanelRows] * panel[(j+3)*PanelRows+s]
+			}
+			for ; j < dim; j++ {
+				s0 += qb[j*PanelRows] * panel[j*PanelRows+s]
+			}
+			out[p*PanelRows+s] = (s0 + s1) + (s2 + s3)
+		}
+	}
+}
+
+// TestDotPanelsGenericSameSums checks that the column-by-column portable
+// kernel adds the same products in the same order as the slot-by-slot
+// one: the same bits, every dim from 1 to 40 and a few larger.
+func TestDotPanelsGenericSameSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for _, dim := range append([]int{67, 128, 131}, func() []int {
+		var d []int
+		for i := 1; i <= 40; i++ {
+			d = append(d, i)
+		}
+		return d
+	}()...) {
+		const n = 21
+		q := randVec(rng, dim)
+		qb := make([]float32, dim*PanelRows)
+		SpreadQuery(qb, q)
+		rows := make([][]float32, n)
+		for i := range rows {
+			rows[i] = randVec(rng, dim)
+		}
+		panels := toPanels(rows, dim)
+		got, want := make([]float32, PanelLen(n, 1)), make([]float32, PanelLen(n, 1))
+		dotPanelsGeneric(qb, panels, got)
+		dotPanelsSlotBySlot(qb, panels, want)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("dim %d row %d: %v, slot by slot %v", dim, i, got[i], want[i])
+			}
+		}
+	}
+}
