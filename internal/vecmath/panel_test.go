@@ -194,14 +194,8 @@ func TestDotPanelsGenericSameSums(t *testing.T) {
 		return d
 	}()...) {
 		const n = 21
-		q := randVec(rng, dim)
-		qb := make([]float32, dim*PanelRows)
-		SpreadQuery(qb, q)
-		rows := make([][]float32, n)
-		for i := range rows {
-			rows[i] = randVec(rng, dim)
-		}
-		panels := toPanels(rows, dim)
+		_, _, qbs, panels := multiCase(rng, 1, n, dim)
+		qb := qbs[0]
 		got, want := make([]float32, PanelLen(n, 1)), make([]float32, PanelLen(n, 1))
 		dotPanelsGeneric(qb, panels, got)
 		dotPanelsSlotBySlot(qb, panels, want)
