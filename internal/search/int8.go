@@ -41,16 +41,26 @@ type Int8Index struct {
 	errs  []float32 // per row: ‖row − scale·codes‖₂, rounded up
 }
 
-// NewInt8 quantizes x's vectors. x must not change afterwards.
+// NewInt8 quantizes x's vectors, split over the cores as a scan is (each
+// goroutine owns whole panels). x must not change afterwards.
 func NewInt8(x *Index) *Int8Index {
 	n, dim := x.Len(), x.Dim()
 	q := &Int8Index{x: x, codes: make([]int8, vecmath.Int8PanelLen(n, dim)), scale: make([]float32, n), sum: make([]int32, n), errs: make([]float32, n)}
-	row := make([]float32, dim)
-	for i := range n {
-		vecmath.PanelRow(row, x.data, i)
-		q.scale[i], q.sum[i] = vecmath.QuantizeRow(q.codes, i, row)
-		q.errs[i] = roundUp(vecmath.Int8RowError(q.codes, i, row, q.scale[i]))
+	panels, workers := x.panels(), x.workers()
+	chunk := (panels + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := min(n, w*chunk*vecmath.PanelRows), min(n, (w+1)*chunk*vecmath.PanelRows)
+		wg.Go(func() {
+			row := make([]float32, dim)
+			for i := lo; i < hi; i++ {
+				vecmath.PanelRow(row, x.data, i)
+				q.scale[i], q.sum[i] = vecmath.QuantizeRow(q.codes, i, row)
+				q.errs[i] = roundUp(vecmath.Int8RowError(q.codes, i, row, q.scale[i]))
+			}
+		})
 	}
+	wg.Wait()
 	return q
 }
 
