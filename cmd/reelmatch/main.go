@@ -91,8 +91,9 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		Use:   "reelmatch",
 		Short: "Learn to match movie posters with their plot intros, and back",
 		Long: `reelmatch aligns movie posters and plot intros in one embedding space
-(frozen encoders plus trained projection heads, a CLIP-style loss),
-measures the alignment and lets you browse it.` + exitCodesHelp,
+(frozen encoders plus projection heads: regularised CCA by default, or
+the seed's MLP heads with a CLIP-style loss), measures the alignment on
+held-out movies and lets you browse it.` + exitCodesHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
