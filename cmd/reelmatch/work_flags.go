@@ -56,16 +56,10 @@ func existingWorkDir(verb, work string) (workdir.Dir, error) {
 	if err != nil {
 		return "", err
 	}
-	return dir, checkWorkExists(work)
-}
-
-// checkWorkExists is the usage error (exit 2) of a --work that is not a
-// folder, for the commands that read a WORK rather than make one.
-func checkWorkExists(work string) error {
 	if st, err := os.Stat(work); err != nil || !st.IsDir() {
-		return usagef("--work %s: no such folder (reelmatch run --data DIR --work %s makes one)", work, work)
+		return "", usagef("--work %s: no such folder (reelmatch run --data DIR --work %s makes one)", work, work)
 	}
-	return nil
+	return dir, nil
 }
 
 // addRunFlags registers --work, --encoder and --run for the commands that
@@ -89,11 +83,8 @@ func addRunNameFlag(f *pflag.FlagSet, run *string, usage string) {
 // name, a run of another encoder than --encoder, and several runs none of
 // which is clearly meant are usage errors (exit 2) that list the runs.
 func resolveRun(verb, work, enc, run string) (workdir.Dir, string, error) {
-	dir, err := workDir(verb, work)
+	dir, err := existingWorkDir(verb, work)
 	if err != nil {
-		return "", "", err
-	}
-	if err := checkWorkExists(work); err != nil {
 		return "", "", err
 	}
 	if run != "" {

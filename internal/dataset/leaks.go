@@ -174,10 +174,10 @@ func LeakedTestIDs(leaks []Leak) []reel.MovieID {
 }
 
 // LeakWarnings are the one-line warnings prepare prints for leaks (in
-// FindLeaks' order): one a test movie and kind, naming up to
-// maxLeakPartners of its training movies and counting the rest, so a
-// placeholder poster shared by hundreds of movies is a line a movie, not
-// one a pair. man supplies the movies' names.
+// FindLeaks' order): one a test movie and kind, so a placeholder poster
+// shared by hundreds of movies is a line a movie, not one a pair. A test
+// movie with several training partners names the first maxLeakPartners
+// and counts the rest. man supplies the movies' names.
 func LeakWarnings(leaks []Leak, man *Manifest) []string {
 	name := func(id reel.MovieID) string {
 		if m, ok := man.ByID(id); ok {
@@ -185,6 +185,7 @@ func LeakWarnings(leaks []Leak, man *Manifest) []string {
 		}
 		return string(id)
 	}
+	const fix = "`reelmatch eval --exclude-leaks` leaves such test movies out"
 	var out []string
 	for start := 0; start < len(leaks); {
 		l := leaks[start]
@@ -194,25 +195,26 @@ func LeakWarnings(leaks []Leak, man *Manifest) []string {
 		}
 		group := leaks[start:end]
 		start = end
+		what := fmt.Sprintf("near-identical intros (Jaccard %.2f of the cleaned tokens)", l.Similarity)
+		if l.Kind == LeakPoster {
+			what = "identical posters (same SHA-256)"
+		}
+		if len(group) == 1 {
+			out = append(out, fmt.Sprintf("leak: test movie %s and train movie %s have %s; %s", name(l.Test), name(l.Train), what, fix))
+			continue
+		}
+		if l.Kind == LeakIntro {
+			what = fmt.Sprintf("near-identical intros (Jaccard of the cleaned tokens %.2f or more)", IntroLeakJaccard)
+		}
 		var partners []string
 		for _, g := range group[:min(len(group), maxLeakPartners)] {
 			partners = append(partners, name(g.Train))
 		}
-		who := "train movie " + partners[0]
-		if len(group) > 1 {
-			who = fmt.Sprintf("%d train movies, %s", len(group), strings.Join(partners, ", "))
-			if more := len(group) - len(partners); more > 0 {
-				who += fmt.Sprintf(" and %d more", more)
-			}
+		list := strings.Join(partners, ", ")
+		if more := len(group) - len(partners); more > 0 {
+			list += fmt.Sprintf(" and %d more", more)
 		}
-		what := fmt.Sprintf("near-identical intros (Jaccard %.2f of the cleaned tokens)", l.Similarity)
-		if len(group) > 1 {
-			what = "near-identical intros (Jaccard of the cleaned tokens at least " + fmt.Sprintf("%.2f", IntroLeakJaccard) + ")"
-		}
-		if l.Kind == LeakPoster {
-			what = "identical posters (same SHA-256)"
-		}
-		out = append(out, fmt.Sprintf("leak: test movie %s and %s have %s; `reelmatch eval --exclude-leaks` leaves such test movies out", name(l.Test), who, what))
+		out = append(out, fmt.Sprintf("leak: test movie %s and %d train movies have %s: %s; %s", name(l.Test), len(group), what, list, fix))
 	}
 	return out
 }

@@ -173,8 +173,8 @@ func TestPrepareReportsLeaks(t *testing.T) {
 	}
 	wantWarnings := []string{
 		"leak: test movie 3 (King Two) and train movie 1 (King One) have near-identical intros (Jaccard 1.00 of the cleaned tokens); `reelmatch eval --exclude-leaks` leaves such test movies out",
-		"leak: test movie 4 (Copy) and 2 train movies, 2 (Other), 5 (Placeholder) have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
-		"leak: test movie 6 (Placeholder too) and 2 train movies, 2 (Other), 5 (Placeholder) have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie 4 (Copy) and 2 train movies have identical posters (same SHA-256): 2 (Other), 5 (Placeholder); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie 6 (Placeholder too) and 2 train movies have identical posters (same SHA-256): 2 (Other), 5 (Placeholder); `reelmatch eval --exclude-leaks` leaves such test movies out",
 	}
 	if diff := cmp.Diff(wantWarnings, leakWarnings); diff != "" {
 		t.Errorf("leak warnings (-want +got):\n%s", diff)
@@ -213,10 +213,12 @@ func TestLeakWarningsNameFivePartners(t *testing.T) {
 	for i := 1; i <= 8; i++ {
 		leaks = append(leaks, Leak{Kind: LeakPoster, Test: "t", Train: reel.MovieID(strconv.Itoa(i)), Similarity: 1})
 	}
-	leaks = append(leaks, Leak{Kind: LeakIntro, Test: "t", Train: "9", Similarity: 0.85})
+	leaks = append(leaks, Leak{Kind: LeakIntro, Test: "t", Train: "9", Similarity: 0.85},
+		Leak{Kind: LeakIntro, Test: "u", Train: "1", Similarity: 0.9}, Leak{Kind: LeakIntro, Test: "u", Train: "2", Similarity: 1})
 	want := []string{
-		"leak: test movie t and 8 train movies, 1, 2, 3, 4, 5 and 3 more have identical posters (same SHA-256); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie t and 8 train movies have identical posters (same SHA-256): 1, 2, 3, 4, 5 and 3 more; `reelmatch eval --exclude-leaks` leaves such test movies out",
 		"leak: test movie t and train movie 9 have near-identical intros (Jaccard 0.85 of the cleaned tokens); `reelmatch eval --exclude-leaks` leaves such test movies out",
+		"leak: test movie u and 2 train movies have near-identical intros (Jaccard of the cleaned tokens 0.80 or more): 1, 2; `reelmatch eval --exclude-leaks` leaves such test movies out",
 	}
 	if diff := cmp.Diff(want, LeakWarnings(leaks, man)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
