@@ -27,19 +27,10 @@ func init() { commands = append(commands, newTuneCommand) }
 
 // TuneOptions are the flags of `reelmatch tune`.
 type TuneOptions struct {
-	Work       string
-	Encoder    string
-	Folds      int
-	Seed       int64
-	Heads      []string
-	TextInputs []string
-	TextDims   []int
-	Lambdas    []float64
-	Shrinks    []float64
-	CCADims    []int
-	Dropouts   []float64
-	Windows    []int
-	Epochs     int
+	Work    string
+	Encoder string
+	// Grid is filled by the grid flags over tune.DefaultOptions.
+	Grid tune.Options
 
 	// changed holds the flags given on the command line.
 	changed map[string]bool
@@ -56,8 +47,8 @@ var (
 )
 
 func newTuneCommand(g *globalOptions) *cobra.Command {
-	opts := TuneOptions{}
-	d := tune.DefaultOptions()
+	opts := TuneOptions{Grid: tune.DefaultOptions()}
+	d, o := tune.DefaultOptions(), &opts.Grid
 	cmd := &cobra.Command{
 		Use: "tune --work WORK --encoder E [--folds 5] [--seed 1] [--heads mlp,linear,cca] [--text-input clean,raw] " +
 			"[--text-dim 32,64,...] [--ridge-lambda ...] [--cca-shrink ...] [--cca-dim ...] [--dropout 0.1,0.2] " +
@@ -112,17 +103,17 @@ Environment: REELMATCH_WORK and REELMATCH_ENCODER give defaults.` + exitCodesHel
 	f := cmd.Flags()
 	addWorkFlag(f, &opts.Work, "WORK folder holding the manifest and the feature cache")
 	f.StringVar(&opts.Encoder, "encoder", envOr("REELMATCH_ENCODER", builtin.Name), "encoder whose cached features to tune on")
-	intFlag(f, &opts.Folds, "folds", d.Folds, heads.FoldsRange, "cross-validation folds over the training split (by movie)")
-	int64Flag(f, &opts.Seed, "seed", d.Seed, bound.AnyInt64, "seed of the folds")
-	f.StringSliceVar(&opts.Heads, "heads", d.Heads, "head kinds to score: mlp, linear, cca (ties go to the first listed)")
-	f.StringSliceVar(&opts.TextInputs, "text-input", d.TextInputs, "builtin: intros to try, clean and/or raw")
-	intsFlag(f, &opts.TextDims, "text-dim", d.TextDims, textDimGridRange, gridLenRange, "builtin: LSA sizes to try")
-	floatsFlag(f, &opts.Lambdas, "ridge-lambda", d.Lambdas, heads.LambdaRange, gridLenRange, "linear heads: ridge penalties to try, times the number of pairs")
-	floatsFlag(f, &opts.Shrinks, "cca-shrink", d.Shrinks, heads.ShrinkRange, gridLenRange, "cca heads: covariance shrinkages to try")
-	intsFlag(f, &opts.CCADims, "cca-dim", d.CCADims, heads.CCADimRange, gridLenRange, "cca heads: numbers of canonical components to try")
-	floatsFlag(f, &opts.Dropouts, "dropout", d.Dropouts, heads.DropoutRange, gridLenRange, "mlp heads: dropouts after the hidden layers to try")
-	intsFlag(f, &opts.Windows, "average-epochs", d.Windows, windowRange, gridLenRange, "mlp heads: weight-averaging windows (last N epochs) to try")
-	intFlag(f, &opts.Epochs, "epochs", d.MLP.Epochs, heads.EpochsRange, "mlp heads: epochs per fit")
+	intFlag(f, &o.Folds, "folds", d.Folds, heads.FoldsRange, "cross-validation folds over the training split (by movie)")
+	int64Flag(f, &o.Seed, "seed", d.Seed, bound.AnyInt64, "seed of the folds")
+	f.StringSliceVar(&o.Heads, "heads", d.Heads, "head kinds to score: mlp, linear, cca (ties go to the first listed)")
+	f.StringSliceVar(&o.TextInputs, "text-input", d.TextInputs, "builtin: intros to try, clean and/or raw")
+	intsFlag(f, &o.TextDims, "text-dim", d.TextDims, textDimGridRange, gridLenRange, "builtin: LSA sizes to try")
+	floatsFlag(f, &o.Lambdas, "ridge-lambda", d.Lambdas, heads.LambdaRange, gridLenRange, "linear heads: ridge penalties to try, times the number of pairs")
+	floatsFlag(f, &o.Shrinks, "cca-shrink", d.Shrinks, heads.ShrinkRange, gridLenRange, "cca heads: covariance shrinkages to try")
+	intsFlag(f, &o.CCADims, "cca-dim", d.CCADims, heads.CCADimRange, gridLenRange, "cca heads: numbers of canonical components to try")
+	floatsFlag(f, &o.Dropouts, "dropout", d.Dropouts, heads.DropoutRange, gridLenRange, "mlp heads: dropouts after the hidden layers to try")
+	intsFlag(f, &o.Windows, "average-epochs", d.Windows, windowRange, gridLenRange, "mlp heads: weight-averaging windows (last N epochs) to try")
+	intFlag(f, &o.MLP.Epochs, "epochs", d.MLP.Epochs, heads.EpochsRange, "mlp heads: epochs per fit")
 	return cmd
 }
 
@@ -142,24 +133,20 @@ type tuneJSON struct {
 // options turns the flags into tune.Options, refusing what cannot be
 // tuned (exit 2).
 func (o TuneOptions) options() (tune.Options, error) {
-	t := tune.DefaultOptions()
-	t.Folds, t.Seed = o.Folds, o.Seed
-	t.Heads, t.TextInputs, t.TextDims = o.Heads, o.TextInputs, o.TextDims
-	t.Lambdas, t.Shrinks, t.CCADims = o.Lambdas, o.Shrinks, o.CCADims
-	t.Dropouts, t.Windows, t.MLP.Epochs = o.Dropouts, o.Windows, o.Epochs
-	if len(o.Heads) == 0 {
+	t := o.Grid
+	if len(t.Heads) == 0 {
 		return t, usagef("--heads: give at least one of mlp, linear, cca")
 	}
-	for _, k := range o.Heads {
+	for _, k := range t.Heads {
 		if k != heads.KindMLP && !heads.IsLinearKind(k) {
 			return t, usagef("--heads: %q cannot be tuned (want mlp, linear or cca)", k)
 		}
 	}
 	if o.Encoder == builtin.Name {
-		if len(o.TextInputs) == 0 {
+		if len(t.TextInputs) == 0 {
 			return t, usagef("--text-input: give clean, raw or both")
 		}
-		for _, in := range o.TextInputs {
+		for _, in := range t.TextInputs {
 			if in != embed.TextClean && in != embed.TextRaw {
 				return t, usagef("--text-input must list %q and/or %q, got %q", embed.TextClean, embed.TextRaw, in)
 			}
@@ -172,10 +159,10 @@ func (o TuneOptions) options() (tune.Options, error) {
 		}
 		t.TextInputs, t.TextDims = nil, nil
 	}
-	if slices.Contains(o.Heads, heads.KindMLP) {
-		for _, w := range o.Windows {
-			if w > o.Epochs {
-				return t, usagef("--average-epochs %d is more than the %d --epochs", w, o.Epochs)
+	if slices.Contains(t.Heads, heads.KindMLP) {
+		for _, w := range t.Windows {
+			if w > t.MLP.Epochs {
+				return t, usagef("--average-epochs %d is more than the %d --epochs", w, t.MLP.Epochs)
 			}
 		}
 	}
