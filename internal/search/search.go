@@ -295,11 +295,11 @@ func (x *Index) Rank(query []float32, id reel.MovieID) (int, error) {
 	target := 1 - own[i%vecmath.PanelRows]
 	nearer := 0
 	var scores [chunkPanels * vecmath.PanelRows]float32
-	outs := [][]float32{nil}
 	for lo := 0; lo < n; lo += len(scores) {
 		out := scores[:min(len(scores), vecmath.PanelLen(n-lo, 1))]
-		outs[0] = out
-		vecmath.DotPanelsMulti(sc.qbs, x.data[lo*x.dim:], outs)
+		// A fresh one-element literal, not a reused slice: storing out
+		// through a slice would move scores to the heap.
+		vecmath.DotPanelsMulti(sc.qbs, x.data[lo*x.dim:], [][]float32{out})
 		for r, s := range out[:min(len(out), n-lo)] {
 			if 1-s < target && lo+r != i {
 				nearer++

@@ -125,12 +125,15 @@ func dotPanelsInt8(qb []uint8, panels []int8, out []int32) {
 		return
 	}
 	d4 := len(qb) / PanelRows
-	kernel := dotPanelInt8AVX2
-	if useAVX512 {
-		kernel = dotPanelInt8AVX512
-	}
 	for p := 0; p < len(out)/PanelRows; p++ {
-		kernel(qb, panels[p*PanelRows*d4:], (*[PanelRows]int32)(out[p*PanelRows:]))
+		// Direct calls, not a function value, so that out does not escape
+		// (see multi1).
+		panel, o := panels[p*PanelRows*d4:], (*[PanelRows]int32)(out[p*PanelRows:])
+		if useAVX512 {
+			dotPanelInt8AVX512(qb, panel, o)
+		} else {
+			dotPanelInt8AVX2(qb, panel, o)
+		}
 	}
 }
 

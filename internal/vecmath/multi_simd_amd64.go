@@ -38,14 +38,10 @@ func dotPanelsMulti(qbs [][]float32, panels []float32, outs [][]float32) {
 	dim := len(qbs[0]) / PanelRows
 	size := PanelRows * dim
 	np := len(outs[0]) / PanelRows
-	one1 := multi1x1AVX2
-	if useAVX512 {
-		one1 = multi1x1
-	}
 	if len(qbs) == 1 {
 		qp, out := unsafe.Pointer(&qbs[0][0]), outs[0]
 		for p := range np {
-			one1(qp, unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(out[p*PanelRows:]))
+			multi1(qp, unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(out[p*PanelRows:]))
 		}
 		return
 	}
@@ -57,7 +53,7 @@ func dotPanelsMulti(qbs [][]float32, panels []float32, outs [][]float32) {
 				multi1x4AVX2(qp, unsafe.Pointer(&panels[p*size]), dim, (*[4 * PanelRows]float32)(out[p*PanelRows:]))
 			}
 			for ; p < np; p++ {
-				one1(qp, unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(out[p*PanelRows:]))
+				multi1(qp, unsafe.Pointer(&panels[p*size]), dim, (*[PanelRows]float32)(out[p*PanelRows:]))
 			}
 		}
 		return
@@ -141,6 +137,18 @@ func multi4x2(qs *[4]unsafe.Pointer, p unsafe.Pointer, dim int, o0, o1, o2, o3 *
 	fold(a21, q2, p1, end, odd, (*[8]float32)(o2[8:]))
 	fold(a30, q3, p, end, odd, (*[8]float32)(o3[:8]))
 	fold(a31, q3, p1, end, odd, (*[8]float32)(o3[8:]))
+}
+
+// multi1 scores one panel for one query with the widest kernel the CPU
+// has. It calls the kernels directly: a call through a function value
+// makes escape analysis give up on the arguments, which moved the callers'
+// score buffers (Index.scan's 32 KiB) to the heap on every call.
+func multi1(q, p unsafe.Pointer, dim int, out *[PanelRows]float32) {
+	if useAVX512 {
+		multi1x1(q, p, dim, out)
+		return
+	}
+	multi1x1AVX2(q, p, dim, out)
 }
 
 // multi1x1 scores one panel for one query.
