@@ -352,7 +352,7 @@ type imageBatch struct {
 }
 
 // lookahead is how many prepared or preparing batches may wait behind the
-// one in Encode; it bounds memory to about (lookahead+1) batches of
+// ones in Encode; it bounds memory to about lookahead+streams batches of
 // prepared inputs while keeping the workers busy during Encode.
 const lookahead = 2
 
@@ -448,18 +448,20 @@ func encodeImages(ctx context.Context, tower encoder.ImageTower, movies []reel.M
 				return err
 			}
 		}
-		if len(inflight) == streams {
-			if err := finish(inflight[0]); err != nil {
-				return err
-			}
-			inflight = inflight[1:]
-		}
 		b.encoded = make(chan struct{})
 		encoders.Go(func() {
 			defer close(b.encoded)
 			b.vecs, b.err = tower.Encode(ctx, b.inputs)
 		})
 		inflight = append(inflight, b)
+		// Every stream busy: the oldest batch is saved before the next is
+		// taken (with one stream, right after its Encode, as before).
+		if len(inflight) == streams {
+			if err := finish(inflight[0]); err != nil {
+				return err
+			}
+			inflight = inflight[1:]
+		}
 	}
 	for _, b := range inflight {
 		if err := finish(b); err != nil {
