@@ -51,6 +51,7 @@ const (
 	TensorTypeElt = 1
 	TensorTypeShp = 2
 	ShapeDim      = 1
+	DimValue      = 1
 
 	// AttributeProto.AttributeType values.
 	AttrTypeFloat  = 1
@@ -433,4 +434,35 @@ func GraphIndex(model Msg) int {
 		}
 	}
 	return -1
+}
+
+// ValueInfoDims reads the dimensions of a ValueInfoProto's tensor type,
+// when it declares a shape (ok false when it does not, or when the type
+// does not parse); a dimension without a fixed value is -1. Repeated
+// singular fields count by their last occurrence, as protobuf reads them.
+func ValueInfoDims(vi Msg) (dims []int64, ok bool) {
+	typ, err := vi.Msgs(ValueInfoType)
+	if err != nil || len(typ) == 0 {
+		return nil, false
+	}
+	tt, err := typ[len(typ)-1].Msgs(TypeTensor)
+	if err != nil || len(tt) == 0 {
+		return nil, false
+	}
+	shape, err := tt[len(tt)-1].Msgs(TensorTypeShp)
+	if err != nil || len(shape) == 0 {
+		return nil, false
+	}
+	dimMsgs, err := shape[len(shape)-1].Msgs(ShapeDim)
+	if err != nil {
+		return nil, false
+	}
+	dims = make([]int64, len(dimMsgs))
+	for i, d := range dimMsgs {
+		dims[i] = -1
+		if v, ok := d.Varint(DimValue); ok {
+			dims[i] = v
+		}
+	}
+	return dims, true
 }

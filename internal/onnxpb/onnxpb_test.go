@@ -108,3 +108,34 @@ func TestTensorInts(t *testing.T) {
 		t.Errorf("GraphIndex without a graph %d, want -1", i)
 	}
 }
+
+func TestValueInfoDims(t *testing.T) {
+	dim := func(v int64) Msg { return Msg{VarintField(DimValue, v)} }
+	symbolic := Msg{StrField(2, "batch")} // Dimension.dim_param
+	valueInfo := func(dims ...Msg) Msg {
+		var shape Msg
+		for _, d := range dims {
+			shape = append(shape, MsgField(ShapeDim, d))
+		}
+		tensor := Msg{VarintField(TensorTypeElt, DTypeFloat), MsgField(TensorTypeShp, shape)}
+		return Msg{StrField(ValueInfoName, "x"), MsgField(ValueInfoType, Msg{MsgField(TypeTensor, tensor)})}
+	}
+	tests := []struct {
+		name   string
+		vi     Msg
+		want   []int64
+		wantOK bool
+	}{
+		{"fixed", valueInfo(dim(1), dim(3), dim(224), dim(224)), []int64{1, 3, 224, 224}, true},
+		{"symbolic batch", valueInfo(symbolic, dim(512)), []int64{-1, 512}, true},
+		{"scalar", valueInfo(), []int64{}, true},
+		{"no shape", ValueInfo("x", DTypeFloat), nil, false},
+		{"no type", Msg{StrField(ValueInfoName, "x")}, nil, false},
+	}
+	for _, tc := range tests {
+		got, ok := ValueInfoDims(tc.vi)
+		if ok != tc.wantOK || !slices.Equal(got, tc.want) || (ok && got == nil) {
+			t.Errorf("%s: ValueInfoDims = %v, %v; want %v, %v", tc.name, got, ok, tc.want, tc.wantOK)
+		}
+	}
+}

@@ -167,7 +167,7 @@ func newGraphInfo(graph onnxpb.Msg, nodes []onnxpb.Msg) (*graphInfo, error) {
 		for _, vi := range vis {
 			name := vi.Str(onnxpb.ValueInfoName)
 			g.names[name] = true
-			if dims, ok := valueInfoDims(vi); ok {
+			if dims, ok := onnxpb.ValueInfoDims(vi); ok {
 				g.rank[name] = len(dims)
 				g.dims[name] = dims
 			}
@@ -188,35 +188,6 @@ func newGraphInfo(graph onnxpb.Msg, nodes []onnxpb.Msg) (*graphInfo, error) {
 		}
 	}
 	return g, nil
-}
-
-// valueInfoDims reads the dimensions of a ValueInfoProto's tensor type,
-// when it declares a shape; a dimension without a fixed value is -1.
-func valueInfoDims(vi onnxpb.Msg) ([]int64, bool) {
-	typ, err := vi.Msgs(onnxpb.ValueInfoType)
-	if err != nil || len(typ) == 0 {
-		return nil, false
-	}
-	tt, err := typ[len(typ)-1].Msgs(onnxpb.TypeTensor)
-	if err != nil || len(tt) == 0 {
-		return nil, false
-	}
-	shape, err := tt[len(tt)-1].Msgs(onnxpb.TensorTypeShp)
-	if err != nil || len(shape) == 0 {
-		return nil, false
-	}
-	dimMsgs, err := shape[len(shape)-1].Msgs(onnxpb.ShapeDim)
-	if err != nil {
-		return nil, false
-	}
-	dims := make([]int64, len(dimMsgs))
-	for i, d := range dimMsgs {
-		dims[i] = -1
-		if v, ok := d.Varint(1); ok { // dim_value
-			dims[i] = v
-		}
-	}
-	return dims, true
 }
 
 // Ops whose output has the shape (so the rank) of their first input.

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/reelmatch/reelmatch/internal/inputfile"
+	"github.com/reelmatch/reelmatch/internal/onnxpb"
 )
 
 // valueInfo is one graph input or output of an ONNX model: its name and
@@ -46,11 +47,9 @@ func hasIntegerOps(ops map[string]bool) bool {
 // loading its weights: it walks the protobuf fields and seeks past
 // everything else (initializers are most of a 100 MB file).
 //
-// Field numbers are from onnx/onnx.proto3: ModelProto.graph = 7;
-// GraphProto.node = 1, input = 11, output = 12; NodeProto.op_type = 4;
-// ValueInfoProto.name = 1, type = 2; TypeProto.tensor_type = 1;
-// TypeProto.Tensor.shape = 2; TensorShapeProto.dim = 1;
-// Dimension.dim_value = 1.
+// The graph's nodes, inputs and outputs are small messages: they are read
+// whole and decoded by onnxpb (whose constants are onnx.proto3's field
+// numbers).
 func modelGraph(path string) (inputs, outputs []valueInfo, ops map[string]bool, err error) {
 	f, err := inputfile.Open(path, inputfile.Model)
 	if err != nil {
@@ -64,7 +63,7 @@ func modelGraph(path string) (inputs, outputs []valueInfo, ops map[string]bool, 
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
 		}
-		if field == 7 && wire == 2 {
+		if field == onnxpb.ModelGraph && wire == 2 {
 			n, err := r.varint()
 			if err != nil {
 				return nil, nil, nil, fmt.Errorf("read onnx model %q: %w", path, err)
@@ -94,22 +93,19 @@ func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, ops map[string]bool,
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		if field == 1 && wire == 2 { // a node: its op_type
+		if field == onnxpb.GraphNode && wire == 2 { // a node: its op_type
 			b, err := g.bytes()
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			if err := eachField(b, func(field, wire int, _ uint64, data []byte) error {
-				if field == 4 && wire == 2 {
-					ops[string(data)] = true
-				}
-				return nil
-			}); err != nil {
+			n, err := onnxpb.Parse(b)
+			if err != nil {
 				return nil, nil, nil, err
 			}
+			ops[n.Str(onnxpb.NodeOpType)] = true
 			continue
 		}
-		if (field == 11 || field == 12) && wire == 2 {
+		if (field == onnxpb.GraphInput || field == onnxpb.GraphOutput) && wire == 2 {
 			b, err := g.bytes()
 			if err != nil {
 				return nil, nil, nil, err
@@ -118,7 +114,7 @@ func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, ops map[string]bool,
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			if field == 11 {
+			if field == onnxpb.GraphInput {
 				inputs = append(inputs, vi)
 			} else {
 				outputs = append(outputs, vi)
@@ -133,89 +129,16 @@ func readGraphIO(g *pbReader) (inputs, outputs []valueInfo, ops map[string]bool,
 }
 
 func parseValueInfo(b []byte) (valueInfo, error) {
-	var vi valueInfo
-	err := eachField(b, func(field int, wire int, v uint64, data []byte) error {
-		switch {
-		case field == 1 && wire == 2:
-			vi.Name = string(data)
-		case field == 2 && wire == 2: // TypeProto
-			return eachField(data, func(field, wire int, _ uint64, data []byte) error {
-				if field != 1 || wire != 2 { // tensor_type
-					return nil
-				}
-				return eachField(data, func(field, wire int, _ uint64, data []byte) error {
-					if field != 2 || wire != 2 { // shape
-						return nil
-					}
-					vi.Shape = []int64{}
-					return eachField(data, func(field, wire int, _ uint64, data []byte) error {
-						if field != 1 || wire != 2 { // dim
-							return nil
-						}
-						d := int64(-1)
-						err := eachField(data, func(field, wire int, v uint64, _ []byte) error {
-							if field == 1 && wire == 0 {
-								d = int64(v)
-							}
-							return nil
-						})
-						vi.Shape = append(vi.Shape, d)
-						return err
-					})
-				})
-			})
-		}
-		return nil
-	})
-	return vi, err
+	m, err := onnxpb.Parse(b)
+	if err != nil {
+		return valueInfo{}, err
+	}
+	vi := valueInfo{Name: m.Str(onnxpb.ValueInfoName)}
+	vi.Shape, _ = onnxpb.ValueInfoDims(m)
+	return vi, nil
 }
 
 var errTruncated = errors.New("truncated protobuf")
-
-// eachField calls fn for every field of an in-memory message: v holds
-// varint and fixed values, data the bytes of length-delimited ones.
-func eachField(b []byte, fn func(field, wire int, v uint64, data []byte) error) error {
-	for len(b) > 0 {
-		key, n := binary.Uvarint(b)
-		if n <= 0 {
-			return errTruncated
-		}
-		b = b[n:]
-		field, wire := int(key>>3), int(key&7)
-		var v uint64
-		var data []byte
-		switch wire {
-		case 0:
-			v, n = binary.Uvarint(b)
-			if n <= 0 {
-				return errTruncated
-			}
-			b = b[n:]
-		case 1:
-			if len(b) < 8 {
-				return errTruncated
-			}
-			v, b = binary.LittleEndian.Uint64(b), b[8:]
-		case 2:
-			l, n := binary.Uvarint(b)
-			if n <= 0 || uint64(len(b)-n) < l {
-				return errTruncated
-			}
-			data, b = b[n:n+int(l)], b[n+int(l):]
-		case 5:
-			if len(b) < 4 {
-				return errTruncated
-			}
-			v, b = uint64(binary.LittleEndian.Uint32(b)), b[4:]
-		default:
-			return fmt.Errorf("unsupported protobuf wire type %d", wire)
-		}
-		if err := fn(field, wire, v, data); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 // pbReader walks a protobuf message held in a file between pos and end,
 // reading only keys and the fields asked for.
