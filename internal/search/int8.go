@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/vecmath"
@@ -46,21 +45,14 @@ type Int8Index struct {
 func NewInt8(x *Index) *Int8Index {
 	n, dim := x.Len(), x.Dim()
 	q := &Int8Index{x: x, codes: make([]int8, vecmath.Int8PanelLen(n, dim)), scale: make([]float32, n), sum: make([]int32, n), errs: make([]float32, n)}
-	panels, workers := x.panels(), x.workers()
-	chunk := (panels + workers - 1) / workers
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := min(n, w*chunk*vecmath.PanelRows), min(n, (w+1)*chunk*vecmath.PanelRows)
-		wg.Go(func() {
-			row := make([]float32, dim)
-			for i := lo; i < hi; i++ {
-				vecmath.PanelRow(row, x.data, i)
-				q.scale[i], q.sum[i] = vecmath.QuantizeRow(q.codes, i, row)
-				q.errs[i] = roundUp(vecmath.Int8RowError(q.codes, i, row, q.scale[i]))
-			}
-		})
-	}
-	wg.Wait()
+	forRanges(x.panels(), x.workers(), func(_, lo, hi int) {
+		row := make([]float32, dim)
+		for i := lo * vecmath.PanelRows; i < min(n, hi*vecmath.PanelRows); i++ {
+			vecmath.PanelRow(row, x.data, i)
+			q.scale[i], q.sum[i] = vecmath.QuantizeRow(q.codes, i, row)
+			q.errs[i] = roundUp(vecmath.Int8RowError(q.codes, i, row, q.scale[i]))
+		}
+	})
 	return q
 }
 
@@ -205,21 +197,11 @@ type int8Part struct {
 // scanParallel scans the codes for every query, split over the index's
 // workers as Index.scanParallel does.
 func (q *Int8Index) scanParallel(qs []int8Query, k int) []int8Part {
-	panels, workers := q.x.panels(), q.x.workers()
-	parts := make([]int8Part, workers)
-	chunk := (panels + workers - 1) / workers
-	var wg sync.WaitGroup
+	parts := make([]int8Part, q.x.workers())
 	for w := range parts {
-		lo, hi := min(panels, w*chunk), min(panels, (w+1)*chunk)
-		p := &parts[w]
-		p.uppers, p.cands, p.over = newTops(len(qs), k), make([][]cand, len(qs)), make([]bool, len(qs))
-		if workers == 1 {
-			q.scan(qs, p, lo, hi)
-			break
-		}
-		wg.Go(func() { q.scan(qs, p, lo, hi) })
+		parts[w] = int8Part{uppers: newTops(len(qs), k), cands: make([][]cand, len(qs)), over: make([]bool, len(qs))}
 	}
-	wg.Wait()
+	forRanges(q.x.panels(), len(parts), func(w, lo, hi int) { q.scan(qs, &parts[w], lo, hi) })
 	return parts
 }
 

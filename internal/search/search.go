@@ -246,29 +246,34 @@ func (x *Index) workers() int {
 // range for every query in its own goroutine, and returns per query every
 // worker's k best together.
 func (x *Index) scanParallel(qbs [][]float32, k, workers int) [][]cand {
-	return inParallel(x.panels(), workers, len(qbs), k, func(tops []topK, lo, hi int) { x.scan(qbs, tops, lo, hi) })
-}
-
-// inParallel splits panels [0, panels) into one range per worker, runs
-// scan on each with its own nq heaps of k, and returns per query every
-// worker's candidates together.
-func inParallel(panels, workers, nq, k int, scan func(tops []topK, lo, hi int)) [][]cand {
 	parts := make([][]topK, workers)
-	var wg sync.WaitGroup
-	chunk := (panels + workers - 1) / workers
-	for w := range workers {
-		lo, hi := min(panels, w*chunk), min(panels, (w+1)*chunk)
-		parts[w] = newTops(nq, k)
-		wg.Go(func() { scan(parts[w], lo, hi) })
+	for w := range parts {
+		parts[w] = newTops(len(qbs), k)
 	}
-	wg.Wait()
-	out := make([][]cand, nq)
+	forRanges(x.panels(), workers, func(w, lo, hi int) { x.scan(qbs, parts[w], lo, hi) })
+	out := make([][]cand, len(qbs))
 	for qi := range out {
-		for w := range workers {
+		for w := range parts {
 			out[qi] = append(out[qi], parts[w][qi].h...)
 		}
 	}
 	return out
+}
+
+// forRanges splits panels [0, panels) into workers ranges of whole panels
+// and runs f(w, lo, hi) for each, on its own goroutine when there are
+// several, and waits for them all.
+func forRanges(panels, workers int, f func(w, lo, hi int)) {
+	if workers == 1 {
+		f(0, 0, panels)
+		return
+	}
+	chunk := (panels + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() { f(w, min(panels, w*chunk), min(panels, (w+1)*chunk)) })
+	}
+	wg.Wait()
 }
 
 // Rank returns the 1-based rank id would have among Search(query, ...)
@@ -344,18 +349,12 @@ func (x *Index) scan(qbs [][]float32, tops []topK, lo, hi int) {
 // vecmath.DotPanelsMulti's widest inner loop.
 const groupQueries = 4
 
-// offer turns scores (rows first, first+1, …) into distances and pushes
-// those that beat t's worst.
+// offer turns scores (rows first, first+1, …) into distances in place and
+// pushes those that beat t's worst, in row order.
 func offer(t *topK, scores []float32, first int) {
 	vecmath.OneMinus(scores)
-	offerDistances(t, scores, first)
-}
-
-// offerDistances pushes the distances (rows first, first+1, …) that beat
-// t's worst, in row order.
-func offerDistances(t *topK, dists []float32, first int) {
-	for r := vecmath.IndexBelow(dists, 0, t.worst); r < len(dists); r = vecmath.IndexBelow(dists, r+1, t.worst) {
-		t.push(cand{dist: dists[r], idx: first + r})
+	for r := vecmath.IndexBelow(scores, 0, t.worst); r < len(scores); r = vecmath.IndexBelow(scores, r+1, t.worst) {
+		t.push(cand{dist: scores[r], idx: first + r})
 	}
 }
 
