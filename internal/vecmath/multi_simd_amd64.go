@@ -161,8 +161,9 @@ func multi1x1(q, p unsafe.Pointer, dim int, out *[PanelRows]float32) {
 	fold(a, q, p, end, dim%2 == 1, out)
 }
 
-// multi1x4AVX2 is multi1x4 with each row group's two chains in two 8-lane
-// registers.
+// multi1x4AVX2 scores four consecutive panels at p for one spread query q
+// (the AVX2 loop; multi4x2 is the AVX-512 one), each row group's two
+// chains in two 8-lane registers.
 func multi1x4AVX2(q, p unsafe.Pointer, dim int, out *[4 * PanelRows]float32) {
 	size := dim * colBytes
 	p1, p2, p3 := unsafe.Add(p, size), unsafe.Add(p, 2*size), unsafe.Add(p, 3*size)
