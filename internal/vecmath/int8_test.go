@@ -157,3 +157,52 @@ func TestInt8Errors(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8ErrorsIndependent checks Int8RowError and QueryError without
+// their layout arithmetic (which TestInt8Errors repeats): a vector whose
+// values are codes times a power of two quantizes exactly, so its error
+// is 0 and the query's norm is its own, in every slot of a panel and at
+// every group position; a random one is off by at most half a code per
+// value (rounding to nearest).
+func TestInt8ErrorsIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	for _, dim := range []int{1, 3, 4, 9, 128, 131} {
+		const n = 11
+		panels := make([]int8, Int8PanelLen(n, dim))
+		for i := range n {
+			exact := make([]float32, dim) // codes in [-127, 127] over 128
+			for j := range exact {
+				exact[j] = float32(rng.IntN(255)-127) / 128
+			}
+			exact[rng.IntN(dim)] = -127.0 / 128 // maxAbs 127/128: scale 1/128
+			scale, _ := QuantizeRow(panels, i, exact)
+			if e := Int8RowError(panels, i, exact, scale); scale != 1.0/128 || e != 0 {
+				t.Errorf("dim %d row %d: codes/128 quantize with scale %v and error %v, want 1/128 and 0", dim, i, scale, e)
+			}
+			v := randVec(rng, dim)
+			scale, _ = QuantizeRow(panels, i, v)
+			if e, most := Int8RowError(panels, i, v, scale), float64(scale)*(0.5+1e-4)*math.Sqrt(float64(dim)); e > most {
+				t.Errorf("dim %d row %d: Int8RowError %v, more than half a code per value (%v)", dim, i, e, most)
+			}
+		}
+		qb := make([]uint8, int8Dim(dim)*PanelRows)
+		q := make([]float32, dim) // codes in [-63, 63] over 64
+		var n2 float64
+		for j := range q {
+			q[j] = float32(rng.IntN(127)-63) / 64
+		}
+		q[rng.IntN(dim)] = 63.0 / 64 // maxAbs 63/64: scale 1/64
+		for _, x := range q {
+			n2 += float64(x) * float64(x)
+		}
+		qs := QuantizeQuery(qb, q)
+		if e, norm := QueryError(qb, q, qs); qs != 1.0/64 || e != 0 || norm != math.Sqrt(n2) {
+			t.Errorf("dim %d: codes/64 query: scale %v, QueryError %v %v, want 1/64, 0 and %v", dim, qs, e, norm, math.Sqrt(n2))
+		}
+		q = randVec(rng, dim)
+		qs = QuantizeQuery(qb, q)
+		if e, _ := QueryError(qb, q, qs); e > float64(qs)*(0.5+1e-4)*math.Sqrt(float64(dim)) {
+			t.Errorf("dim %d: QueryError %v, more than half a code per value", dim, e)
+		}
+	}
+}
