@@ -38,10 +38,7 @@ func TestScansDoNotAllocate(t *testing.T) {
 		}
 		defer scratchPool.Put(sc)
 		qbs[i] = sc.qb
-		codes := make([]uint8, vecmath.Int8PanelLen(1, dim))
-		qs[i] = int8Query{sc: sc, codes: codes, scale: vecmath.QuantizeQuery(codes, sc.q)}
-		eq, norm := vecmath.QueryError(codes, sc.q, qs[i].scale)
-		qs[i].a, qs[i].b = int8Bound(eq, norm, dim)
+		qs[i] = newInt8Query(sc, make([]uint8, vecmath.Int8PanelLen(1, dim)))
 	}
 	for _, nq := range []int{1, nq} {
 		tops := newTops(nq, k)

@@ -103,6 +103,15 @@ type int8Query struct {
 	a, b float32
 }
 
+// newInt8Query quantizes the prepared query sc into codes
+// (vecmath.Int8PanelLen(1, dim) bytes) and bounds its error.
+func newInt8Query(sc *scratch, codes []uint8) int8Query {
+	qq := int8Query{sc: sc, codes: codes, scale: vecmath.QuantizeQuery(codes, sc.q)}
+	eq, nq := vecmath.QueryError(codes, sc.q, qq.scale)
+	qq.a, qq.b = int8Bound(eq, nq, len(sc.q))
+	return qq
+}
+
 // int8Bound returns a and b such that every row's int8 distance is within
 // a + b·err of the distance the exact kernel gives, err being the row's
 // ‖x − x̂‖ (rounded up). With eq = ‖q − q̂‖ and nq = ‖q̂‖ for the
@@ -147,11 +156,7 @@ func (q *Int8Index) SearchBatch(queries [][]float32, k int) ([][]reel.Hit, error
 			return nil, fmt.Errorf("query %d: %w", i, err)
 		}
 		defer scratchPool.Put(sc)
-		qq := &qs[i]
-		qq.sc, qq.codes = sc, codes[i*per:(i+1)*per]
-		qq.scale = vecmath.QuantizeQuery(qq.codes, sc.q)
-		eq, nq := vecmath.QueryError(qq.codes, sc.q, qq.scale)
-		qq.a, qq.b = int8Bound(eq, nq, x.dim)
+		qs[i] = newInt8Query(sc, codes[i*per:(i+1)*per])
 	}
 	n := x.Len()
 	k = min(k, n)

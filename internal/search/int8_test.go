@@ -122,14 +122,12 @@ func TestInt8Bound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			codes := make([]uint8, vecmath.Int8PanelLen(1, dim))
-			qs := vecmath.QuantizeQuery(codes, sc.q)
-			eq, nq := vecmath.QueryError(codes, sc.q, qs)
-			a, b := int8Bound(eq, nq, dim)
+			qq := newInt8Query(sc, make([]uint8, vecmath.Int8PanelLen(1, dim)))
+			a, b := qq.a, qq.b
 			dots := make([]int32, vecmath.PanelLen(len(vecs), 1))
-			vecmath.DotPanelsInt8(codes, q.codes, dots)
+			vecmath.DotPanelsInt8(qq.codes, q.codes, dots)
 			approx := make([]float32, len(vecs))
-			vecmath.Int8Distances(approx, dots, q.scale, q.sum, qs)
+			vecmath.Int8Distances(approx, dots, q.scale, q.sum, qq.scale)
 			lower := make([]float32, len(vecs))
 			vecmath.Int8Lower(lower, approx, q.errs, a, b)
 			for r := range vecs {
@@ -174,10 +172,7 @@ func TestInt8Fallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes := make([]uint8, vecmath.Int8PanelLen(1, dim))
-	qq := int8Query{sc: sc, codes: codes, scale: vecmath.QuantizeQuery(codes, sc.q)}
-	eq, nq := vecmath.QueryError(codes, sc.q, qq.scale)
-	qq.a, qq.b = int8Bound(eq, nq, dim)
+	qq := newInt8Query(sc, make([]uint8, vecmath.Int8PanelLen(1, dim)))
 	if parts := q.scanParallel([]int8Query{qq}, 5); !parts[0].over[0] {
 		t.Fatalf("the scan kept %d candidates without giving up", len(parts[0].cands[0]))
 	}
