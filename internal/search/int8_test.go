@@ -229,3 +229,40 @@ func TestInt8TiesAtTheBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestInt8BoundIsTight checks that the bound does its job as well as
+// being valid (TestInt8Bound): on random data the scan keeps few rows for
+// the rescore. At 5,000 random 128-d vectors and k = 10 it keeps at most
+// 58 over 20 queries; a bound twice as loose keeps 218, one ten times as
+// loose nearly every row, with hits still exact, so only this test would
+// notice.
+func TestInt8BoundIsTight(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	const n, dim, k, most = 5000, 128, 10, 120
+	randVec := func() []float32 {
+		v := make([]float32, dim)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	ids := make([]reel.MovieID, n)
+	vecs := make([][]float32, n)
+	for i := range vecs {
+		ids[i], vecs[i] = reel.MovieID(fmt.Sprint(i)), randVec()
+	}
+	x := mustIndex(t, ids, vecs)
+	q := NewInt8(x)
+	for i := range 20 {
+		sc, err := x.prepare("search", randVec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		qq := newInt8Query(sc, make([]uint8, vecmath.Int8PanelLen(1, dim)))
+		cands, ok := mergeParts(q.scanParallel([]int8Query{qq}, k), 0, k)
+		scratchPool.Put(sc)
+		if !ok || len(cands) > most {
+			t.Errorf("query %d: the scan kept %d rows of %d for the rescore (gave up: %v), want at most %d", i, len(cands), n, !ok, most)
+		}
+	}
+}
