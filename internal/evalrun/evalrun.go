@@ -387,7 +387,7 @@ type Evaluation struct {
 	D [][]float32
 
 	// heads are the settings of the heads evaluated, for Save's check.
-	heads *heads.Settings
+	heads heads.Settings
 }
 
 // Evaluate scores one split of s.
@@ -416,15 +416,8 @@ func (s *Space) Evaluate(split string, o Options) (*Evaluation, error) {
 			Bootstrap: &bo, ExcludedLeaks: excluded},
 		IDs:   ids,
 		D:     D,
-		heads: headSettings(s.Heads),
+		heads: s.Heads.Settings,
 	}, nil
-}
-
-func headSettings(m *heads.Model) *heads.Settings {
-	if m == nil {
-		return nil
-	}
-	return &m.Settings
 }
 
 // ErrRunReplaced is wrapped by Save when the run folder no longer holds
@@ -443,12 +436,10 @@ func (e *Evaluation) Save(work workdir.Dir) error {
 	// A train of the same run may have swapped its folder in since the
 	// heads were loaded (or the run was removed): their scores must not
 	// land beside other heads, nor recreate a run folder holding only them.
-	if e.heads != nil {
-		now, err := heads.ReadSettings(work.Run(run))
-		if err != nil || now.Heads != e.heads.Heads || now.HeadsSHA256 != e.heads.HeadsSHA256 || now.TrainSplit != e.heads.TrainSplit {
-			return fmt.Errorf("%w: %s no longer holds the heads evaluated (trained again or removed meanwhile): run `reelmatch eval --work %s --run %s` again",
-				ErrRunReplaced, work.Run(run), work, run)
-		}
+	now, err := heads.ReadSettings(work.Run(run))
+	if err != nil || now.Heads != e.heads.Heads || now.HeadsSHA256 != e.heads.HeadsSHA256 || now.TrainSplit != e.heads.TrainSplit {
+		return fmt.Errorf("%w: %s no longer holds the heads evaluated (trained again or removed meanwhile): run `reelmatch eval --work %s --run %s` again",
+			ErrRunReplaced, work.Run(run), work, run)
 	}
 	if err := atomicfile.WriteFile(work.Eval(run, r.Split), append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("save eval result: %w", err)
