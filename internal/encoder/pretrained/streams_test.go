@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -78,12 +79,23 @@ func TestImageStreams(t *testing.T) {
 					t.Errorf("batch %d (-one at a time +side by side):\n%s", i, diff)
 				}
 			}
-			// A cancelled context stops an Encode waiting for its turn or
-			// about to run.
+			// A cancelled context stops an Encode about to run, and one
+			// waiting for its turn while every stream is taken.
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			if _, err := enc.Image().Encode(ctx, batches[0]); err != context.Canceled {
 				t.Errorf("cancelled: err = %v, want %v", err, context.Canceled)
+			}
+			for range cap(enc.img.slots) {
+				enc.img.slots <- struct{}{}
+			}
+			ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if _, err := enc.Image().Encode(ctx, batches[0]); err != context.DeadlineExceeded {
+				t.Errorf("waiting for a stream: err = %v, want %v", err, context.DeadlineExceeded)
+			}
+			for range cap(enc.img.slots) {
+				<-enc.img.slots
 			}
 		})
 	}
