@@ -1,11 +1,8 @@
 package search
 
 import (
-	"fmt"
-	"math/rand/v2"
 	"testing"
 
-	"github.com/reelmatch/reelmatch/internal/reel"
 	"github.com/reelmatch/reelmatch/internal/vecmath"
 )
 
@@ -15,24 +12,14 @@ import (
 // kernel that called through a function value once moved the exact
 // scan's 32 KiB score buffer to the heap on every call.)
 func TestScansDoNotAllocate(t *testing.T) {
-	rng := rand.New(rand.NewPCG(31, 32))
 	const n, dim, k = 1000, 64, 10 // four blocks of 32 panels
-	ids := make([]reel.MovieID, n)
-	vecs := make([][]float32, n)
-	for i := range vecs {
-		ids[i] = reel.MovieID(fmt.Sprint(i))
-		vecs[i] = make([]float32, dim)
-		for j := range vecs[i] {
-			vecs[i][j] = float32(rng.NormFloat64())
-		}
-	}
-	x := mustIndex(t, ids, vecs)
+	const nq = 5                   // a group of four queries and one more
+	x, queries := seededIndex(t, n, dim, nq, 31)
 	q8 := NewInt8(x)
-	const nq = 5 // a group of four queries and one more
 	qbs := make([][]float32, nq)
 	qs := make([]int8Query, nq)
 	for i := range nq {
-		sc, err := x.prepare("search", vecs[i*7])
+		sc, err := x.prepare("search", queries[i])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -232,29 +232,16 @@ func TestInt8TiesAtTheBoundary(t *testing.T) {
 
 // TestInt8BoundIsTight checks that the bound does its job as well as
 // being valid (TestInt8Bound): on random data the scan keeps few rows for
-// the rescore. At 5,000 random 128-d vectors and k = 10 it keeps at most
-// 58 over 20 queries; a bound twice as loose keeps 218, one ten times as
-// loose nearly every row, with hits still exact, so only this test would
-// notice.
+// the rescore. On seededIndex's 5,000 128-d vectors and 20 queries with
+// k = 10 it keeps at most 70 rows; a bound twice as loose keeps up to 256,
+// one ten times as loose nearly every row, with hits still exact, so only
+// this test would notice.
 func TestInt8BoundIsTight(t *testing.T) {
-	rng := rand.New(rand.NewPCG(35, 36))
 	const n, dim, k, most = 5000, 128, 10, 120
-	randVec := func() []float32 {
-		v := make([]float32, dim)
-		for j := range v {
-			v[j] = float32(rng.NormFloat64())
-		}
-		return v
-	}
-	ids := make([]reel.MovieID, n)
-	vecs := make([][]float32, n)
-	for i := range vecs {
-		ids[i], vecs[i] = reel.MovieID(fmt.Sprint(i)), randVec()
-	}
-	x := mustIndex(t, ids, vecs)
+	x, queries := seededIndex(t, n, dim, 20, 35)
 	q := NewInt8(x)
-	for i := range 20 {
-		sc, err := x.prepare("search", randVec())
+	for i, v := range queries {
+		sc, err := x.prepare("search", v)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -114,8 +114,12 @@ func TestInt8DistancesMatchesGeneric(t *testing.T) {
 }
 
 // TestInt8Errors checks Int8RowError and QueryError against the values
-// rebuilt from the documented layouts, and Int8Lower against its
-// definition at lengths around the 8-wide step.
+// rebuilt from the documented layouts, and without that layout arithmetic
+// (which a shared mistake would pass): a vector whose values are codes
+// over a power of two quantizes exactly, so its error is 0 and the
+// query's norm its own, in every slot of a panel and group position; a
+// random one is off by at most half a code per value. And Int8Lower
+// against its definition at lengths around the 8-wide step.
 func TestInt8Errors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, dim := range []int{1, 3, 4, 9, 128, 131} {
@@ -130,8 +134,21 @@ func TestInt8Errors(t *testing.T) {
 				c := p[(j/Int8Group)*PanelRows*Int8Group+(i%PanelRows)*Int8Group+j%Int8Group]
 				want += math.Pow(float64(x)-float64(scale)*float64(c), 2)
 			}
-			if got := Int8RowError(panels, i, v, scale); math.Abs(got-math.Sqrt(want)) > 1e-12 {
+			got := Int8RowError(panels, i, v, scale)
+			if math.Abs(got-math.Sqrt(want)) > 1e-12 {
 				t.Errorf("dim %d row %d: Int8RowError %v, want %v", dim, i, got, math.Sqrt(want))
+			}
+			if most := float64(scale) * (0.5 + 1e-4) * math.Sqrt(float64(dim)); got > most {
+				t.Errorf("dim %d row %d: Int8RowError %v, more than half a code per value (%v)", dim, i, got, most)
+			}
+			exact := make([]float32, dim) // codes in [-127, 127] over 128
+			for j := range exact {
+				exact[j] = float32(rng.IntN(255)-127) / 128
+			}
+			exact[rng.IntN(dim)] = -127.0 / 128 // maxAbs 127/128: scale 1/128
+			scale, _ = QuantizeRow(panels, i, exact)
+			if e := Int8RowError(panels, i, exact, scale); scale != 1.0/128 || e != 0 {
+				t.Errorf("dim %d row %d: codes/128 quantize with scale %v and error %v, want 1/128 and 0", dim, i, scale, e)
 			}
 		}
 		q := Normalized(randVec(rng, dim))
@@ -142,8 +159,25 @@ func TestInt8Errors(t *testing.T) {
 			c := float64(qs) * float64(int(qb[(j/Int8Group)*PanelRows*Int8Group+j%Int8Group])-QueryOffset)
 			e2, n2 = e2+math.Pow(float64(x)-c, 2), n2+c*c
 		}
-		if e, nq := QueryError(qb, q, qs); math.Abs(e-math.Sqrt(e2)) > 1e-12 || math.Abs(nq-math.Sqrt(n2)) > 1e-12 || nq < 0.9 || nq > 1.1 {
+		e, nq := QueryError(qb, q, qs)
+		if math.Abs(e-math.Sqrt(e2)) > 1e-12 || math.Abs(nq-math.Sqrt(n2)) > 1e-12 || nq < 0.9 || nq > 1.1 {
 			t.Errorf("dim %d: QueryError %v %v, want %v %v", dim, e, nq, math.Sqrt(e2), math.Sqrt(n2))
+		}
+		if e > float64(qs)*(0.5+1e-4)*math.Sqrt(float64(dim)) {
+			t.Errorf("dim %d: QueryError %v, more than half a code per value", dim, e)
+		}
+		exact := make([]float32, dim) // codes in [-63, 63] over 64
+		n2 = 0
+		for j := range exact {
+			exact[j] = float32(rng.IntN(127)-63) / 64
+		}
+		exact[rng.IntN(dim)] = 63.0 / 64 // maxAbs 63/64: scale 1/64
+		for _, x := range exact {
+			n2 += float64(x) * float64(x)
+		}
+		qs = QuantizeQuery(qb, exact)
+		if e, nq := QueryError(qb, exact, qs); qs != 1.0/64 || e != 0 || nq != math.Sqrt(n2) {
+			t.Errorf("dim %d: codes/64 query: scale %v, QueryError %v %v, want 1/64, 0 and %v", dim, qs, e, nq, math.Sqrt(n2))
 		}
 	}
 	for n := range 20 {
@@ -154,55 +188,6 @@ func TestInt8Errors(t *testing.T) {
 			if want := dists[i] - (float32(0.5*errs[i]) + 0.01); math.Float32bits(got[i]) != math.Float32bits(want) {
 				t.Fatalf("n %d: Int8Lower[%d] = %v, want %v", n, i, got[i], want)
 			}
-		}
-	}
-}
-
-// TestInt8ErrorsIndependent checks Int8RowError and QueryError without
-// their layout arithmetic (which TestInt8Errors repeats): a vector whose
-// values are codes times a power of two quantizes exactly, so its error
-// is 0 and the query's norm is its own, in every slot of a panel and at
-// every group position; a random one is off by at most half a code per
-// value (rounding to nearest).
-func TestInt8ErrorsIndependent(t *testing.T) {
-	rng := rand.New(rand.NewPCG(33, 34))
-	for _, dim := range []int{1, 3, 4, 9, 128, 131} {
-		const n = 11
-		panels := make([]int8, Int8PanelLen(n, dim))
-		for i := range n {
-			exact := make([]float32, dim) // codes in [-127, 127] over 128
-			for j := range exact {
-				exact[j] = float32(rng.IntN(255)-127) / 128
-			}
-			exact[rng.IntN(dim)] = -127.0 / 128 // maxAbs 127/128: scale 1/128
-			scale, _ := QuantizeRow(panels, i, exact)
-			if e := Int8RowError(panels, i, exact, scale); scale != 1.0/128 || e != 0 {
-				t.Errorf("dim %d row %d: codes/128 quantize with scale %v and error %v, want 1/128 and 0", dim, i, scale, e)
-			}
-			v := randVec(rng, dim)
-			scale, _ = QuantizeRow(panels, i, v)
-			if e, most := Int8RowError(panels, i, v, scale), float64(scale)*(0.5+1e-4)*math.Sqrt(float64(dim)); e > most {
-				t.Errorf("dim %d row %d: Int8RowError %v, more than half a code per value (%v)", dim, i, e, most)
-			}
-		}
-		qb := make([]uint8, int8Dim(dim)*PanelRows)
-		q := make([]float32, dim) // codes in [-63, 63] over 64
-		var n2 float64
-		for j := range q {
-			q[j] = float32(rng.IntN(127)-63) / 64
-		}
-		q[rng.IntN(dim)] = 63.0 / 64 // maxAbs 63/64: scale 1/64
-		for _, x := range q {
-			n2 += float64(x) * float64(x)
-		}
-		qs := QuantizeQuery(qb, q)
-		if e, norm := QueryError(qb, q, qs); qs != 1.0/64 || e != 0 || norm != math.Sqrt(n2) {
-			t.Errorf("dim %d: codes/64 query: scale %v, QueryError %v %v, want 1/64, 0 and %v", dim, qs, e, norm, math.Sqrt(n2))
-		}
-		q = randVec(rng, dim)
-		qs = QuantizeQuery(qb, q)
-		if e, _ := QueryError(qb, q, qs); e > float64(qs)*(0.5+1e-4)*math.Sqrt(float64(dim)) {
-			t.Errorf("dim %d: QueryError %v, more than half a code per value", dim, e)
 		}
 	}
 }
