@@ -19,8 +19,8 @@ import (
 func TestInt8MatchesExact(t *testing.T) {
 	for _, tc := range []struct{ n, dim, k int }{
 		{3, 5, 10},                  // fewer vectors than k
-		{500, 16, 10},               //
-		{5000, 64, 10},              //
+		{500, 16, 10},               // one scan block
+		{5000, 64, 10},              // five int8 blocks of 1,024 rows
 		{parallelMin + 500, 32, 10}, // parallel scan
 		{5000, 128, 3},              // the heads' default size
 		{5000, 9, 20},               // a dim that is not a multiple of 4
